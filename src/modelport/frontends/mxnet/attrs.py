@@ -1,0 +1,130 @@
+"""Typed attribute getters over MXNet's string attributes, with MXNet's own defaults.
+
+All defaults come from one table, ``defaults.MXNET_OP_ATTRS`` (generated from MXNet's
+docs), plus ``KERNEL_DEFAULTS`` below for attributes whose documented default is
+"None" but whose kernel behaves as a definite value. Asking for an attribute the
+table does not list is a programming error (KeyError), so a converter cannot silently
+invent a default; an attribute in the model that the operator does not have is
+reported by ``Attrs.unknown()``.
+"""
+from __future__ import annotations
+
+import ast
+
+from modelport.errors import ConversionError
+from modelport.frontends.mxnet.defaults import MXNET_OP_ATTRS
+
+# Documented as None, behaves as this (pinned by tests against MXNet).
+KERNEL_DEFAULTS: dict[tuple[str, str], str] = {
+    ("Pooling", "count_include_pad"): "True",  # avg pooling counts padding unless told not to
+    ("Pooling", "layout"): "NCHW",
+}
+# Attributes every operator may carry: vararg counts, legacy training hints.
+COMMON_ATTRS = {"num_args", "ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage"}
+# Operators whose names differ between MXNet versions and share a schema.
+ALIASES = {"_Plus": "elemwise_add", "_plus": "elemwise_add", "_Minus": "elemwise_sub",
+           "_minus": "elemwise_sub", "_Mul": "elemwise_mul", "_mul": "elemwise_mul",
+           "_Div": "elemwise_div", "_div": "elemwise_div", "Cast": "identity",
+           "ElementWiseSum": "add_n", "broadcast_plus": "broadcast_add",
+           "broadcast_minus": "broadcast_sub", "SliceChannel": "SliceChannel", "split": "SliceChannel",
+           "Softmax": "SoftmaxOutput", "_copy": "identity"}
+_TRUE, _FALSE = {"true", "1"}, {"false", "0"}
+
+
+def schema(op: str) -> dict[str, tuple[str, str | None]]:
+    return MXNET_OP_ATTRS.get(op) or MXNET_OP_ATTRS.get(ALIASES.get(op, ""), {})
+
+
+class Attrs:
+    """``Attrs(op, node_name, raw).int("num_filter")`` and friends."""
+
+    def __init__(self, op: str, node: str, raw: dict[str, str]):
+        self.op, self.node, self.raw = op, node, raw
+        self._schema = schema(op)
+
+    def _error(self, key: str, msg: str) -> ConversionError:
+        return ConversionError([f"node '{self.node}' ({self.op}): attribute '{key}' {msg}"],
+                               header="invalid attribute")
+
+    def text(self, key: str) -> str | None:
+        """The raw string: the model's value, else MXNet's default (None = required/none)."""
+        if key in self.raw:
+            return self.raw[key]
+        if (self.op, key) in KERNEL_DEFAULTS:
+            return KERNEL_DEFAULTS[(self.op, key)]
+        if key not in self._schema:
+            raise KeyError(f"{self.op} has no documented attribute {key!r}")
+        return self._schema[key][1]
+
+    def has(self, key: str) -> bool:
+        return key in self.raw
+
+    def _required(self, key: str) -> str:
+        value = self.text(key)
+        if value is None:
+            raise self._error(key, "is required but absent")
+        return value.strip()
+
+    def str(self, key: str) -> str:
+        return self._required(key).strip("'\"")
+
+    def bool(self, key: str) -> bool:
+        value = self._required(key).lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise self._error(key, f"is not a boolean: {value!r}")
+
+    def int(self, key: str) -> int:
+        value = self._required(key)
+        try:
+            return int(float(value)) if value.lower() not in ("none", "") else self._none(key)
+        except ValueError:
+            raise self._error(key, f"is not an integer: {value!r}") from None
+
+    def float(self, key: str) -> float:
+        value = self._required(key)
+        try:
+            return float(value)
+        except ValueError:
+            raise self._error(key, f"is not a number: {value!r}") from None
+
+    def _none(self, key: str):
+        raise self._error(key, "is None where a value is needed")
+
+    def optional(self, key: str, kind: str = "float"):
+        """``None`` when the value is absent or the string 'None', else ``getattr(self, kind)``."""
+        value = self.text(key)
+        if value is None or value.strip().lower() in ("none", ""):
+            return None
+        return getattr(self, kind)(key)
+
+    def tuple(self, key: str, allow_none: bool = False) -> tuple:
+        """Parse ``"(3, 3)"``, ``"[3,3]"``, ``"3"``, ``"()"``, ``"(None, 2)"``."""
+        value = self._required(key)
+        if value.lower() == "none":
+            return ()
+        try:
+            parsed = ast.literal_eval(value.replace("L", ""))
+        except (ValueError, SyntaxError):
+            raise self._error(key, f"is not a tuple: {value!r}") from None
+        items = parsed if isinstance(parsed, (tuple, list)) else (parsed,)
+        out = []
+        for item in items:
+            if item is None and allow_none:
+                out.append(None)
+            elif isinstance(item, (int, float)) and not isinstance(item, bool):
+                out.append(item)
+            else:
+                raise self._error(key, f"has a non-numeric entry: {value!r}")
+        return tuple(out)
+
+    def ints(self, key: str, allow_none: bool = False) -> tuple:
+        return tuple(v if v is None else int(v) for v in self.tuple(key, allow_none))
+
+    def unknown(self) -> list[str]:
+        """Model attributes the operator does not document (dunder user attributes excepted)."""
+        return sorted(k for k in self.raw
+                      if k not in self._schema and k not in COMMON_ATTRS
+                      and not (k.startswith("__") and k.endswith("__")))

@@ -1,0 +1,194 @@
+"""Walk an MXNet graph in order and build the equivalent ONNX model in onnx_ir.
+
+Before converting anything the importer checks the whole graph and fails once with
+the complete list of unsupported operators (with node names) and unknown
+attributes. During conversion every node's problems (missing weight, weight shape
+contradicting the graph, invalid attribute) are collected, and reported together.
+
+Null nodes (PITFALL 7): a weight when the params file has it, a label when only
+label slots of loss heads read it (dropped at inference), otherwise a graph input.
+Weights are found through graph edges, never by name surgery (PITFALL 8).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import onnx_ir as ir
+
+from modelport.errors import ConversionError, UnsupportedOpsError
+from modelport.frontends.mxnet.context import OPSET, NodeProblem, OpContext
+from modelport.frontends.mxnet.params import split_arg_aux
+from modelport.frontends.mxnet.reader import MXGraph, MXNode
+from modelport.frontends.mxnet.registry import load_all
+from modelport.frontends.mxnet.shapes import guess_input_shapes, symbolic_shape
+
+
+def output_names(node: MXNode, count: int) -> list[str]:
+    """ONNX value names for a node's outputs: MXNet's internal names without '_output'."""
+    return [node.name] if count == 1 else [f"{node.name}_output{i}" for i in range(count)]
+
+
+class MXNetImporter:
+    def __init__(self, graph: MXGraph, params: dict[str, np.ndarray],
+                 input_shapes: dict[str, tuple] | None = None, dynamic: bool = True):
+        self.graph = graph
+        self.registry = load_all()
+        self.user_shapes = dict(input_shapes or {})
+        args, aux = split_arg_aux(params)
+        self.weights = self._name_unnamed({**args, **aux})
+        self.dynamic = dynamic
+        self.nodes: list[ir.Node] = []
+        self.initializers: dict[str, ir.Value] = {}
+        self.values: dict[tuple[int, int], ir.Value] = {}
+        self.labels, self.input_nodes = self._classify()
+
+    # -- setup --------------------------------------------------------------------
+    def _name_unnamed(self, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """An unnamed list (keys "0", "1", ...) follows the order of the graph's variables."""
+        if not weights or not all(k.isdigit() for k in weights):
+            return weights
+        order = [n.name for n in self.graph.nodes if n.is_variable and n.id not in self._data_like()]
+        if len(order) != len(weights):
+            raise ConversionError([f"{len(weights)} unnamed arrays for {len(order)} graph variables"],
+                                  header="cannot match an unnamed params list to the graph")
+        return {name: weights[str(i)] for i, name in enumerate(order)}
+
+    def _data_like(self) -> set[int]:
+        consumed_as_label = self._label_ids()
+        return {n.id for n in self.graph.nodes if n.is_variable and
+                (n.name in ("data", *self.user_shapes) or n.id in consumed_as_label)}
+
+    def _label_ids(self) -> set[int]:
+        ids = set()
+        for node in self.graph.nodes:
+            if not node.is_variable:
+                continue
+            uses = self.graph.consumers.get(node.id, [])
+            if uses and all(slot in self._spec_of(self.graph.nodes[c]).label_slots for c, slot in uses):
+                ids.add(node.id)
+        return ids
+
+    def _spec_of(self, node: MXNode):
+        from modelport.frontends.mxnet.registry import OpSpec
+        return self.registry.get(node.op) or OpSpec(fn=lambda ctx: [])
+
+    def _classify(self) -> tuple[set[int], list[MXNode]]:
+        labels = self._label_ids() - {n.id for n in self.graph.nodes if n.name in self.weights}
+        inputs = [n for n in self.graph.nodes if n.is_variable and n.name not in self.weights
+                  and n.id not in labels and self.graph.consumers.get(n.id)]
+        return labels, inputs
+
+    def use_count(self, name: str) -> int:
+        node = self.graph.by_name(name)
+        return len(self.graph.consumers.get(node.id, []))
+
+    # -- values -------------------------------------------------------------------
+    def add_initializer(self, name: str, array: np.ndarray) -> ir.Value:
+        if name in self.initializers:
+            return self.initializers[name]
+        if array.dtype.kind == "f" and array.dtype != np.float32:
+            array = array.astype(np.float32)
+        tensor = ir.Tensor(np.ascontiguousarray(array), name=name)
+        value = ir.Value(name=name, shape=ir.Shape(array.shape), type=ir.TensorType(tensor.dtype),
+                         const_value=tensor)
+        self.initializers[name] = value
+        return value
+
+    def value_of(self, entry: tuple[int, int]) -> ir.Value:
+        if entry in self.values:
+            return self.values[entry]
+        node = self.graph.nodes[entry[0]]
+        if node.is_variable and node.name in self.weights:
+            return self.add_initializer(node.name, self.weights[node.name])
+        raise NodeProblem(f"'{node.name}' output {entry[1]} is used before it is defined")
+
+    # -- checks -------------------------------------------------------------------
+    def check(self) -> None:
+        unsupported: dict[str, list[str]] = {}
+        for node in self.graph.nodes:
+            if not node.is_variable and node.op not in self.registry:
+                unsupported.setdefault(node.op, []).append(node.name)
+        if unsupported:
+            lines = [f"{op} ({len(names)} node{'s' * (len(names) > 1)}): {', '.join(names[:8])}"
+                     + (" ..." if len(names) > 8 else "") for op, names in sorted(unsupported.items())]
+            raise UnsupportedOpsError(f"{self.graph.path}: {len(unsupported)} unsupported MXNet "
+                                      f"operator(s), nothing was written:\n" + "\n".join(f"  - {l}" for l in lines))
+        problems = []
+        for node in self.graph.nodes:
+            if node.is_variable:
+                continue
+            unknown = OpContext(self, node).attrs.unknown()
+            if unknown:
+                problems.append(f"node '{node.name}' ({node.op}): unknown attribute(s) {', '.join(unknown)}")
+            for slot in self.registry[node.op].weight_slots:
+                if slot < len(node.inputs):
+                    src = self.graph.nodes[node.inputs[slot][0]]
+                    if src.is_variable and src.name not in self.weights:
+                        problems.append(f"node '{node.name}' ({node.op}): weight '{src.name}' is missing from the params file")
+        if not self.input_nodes:
+            problems.append("the graph has no input (every variable is in the params file)")
+        if problems:
+            raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
+
+    # -- conversion ---------------------------------------------------------------
+    def _graph_inputs(self) -> list[ir.Value]:
+        shapes = guess_input_shapes(self.graph, self.weights, self.input_nodes, self.user_shapes)
+        values = []
+        for node in self.input_nodes:
+            shape = symbolic_shape(shapes[node.name]) if self.dynamic else shapes[node.name]
+            value = ir.Value(name=node.name, shape=ir.Shape(shape), type=ir.TensorType(ir.DataType.FLOAT))
+            self.values[(node.id, 0)] = value
+            values.append(value)
+        return values
+
+    def _convert_node(self, node: MXNode) -> None:
+        ctx = OpContext(self, node)
+        start = len(self.nodes)
+        outputs = self.registry[node.op].fn(ctx)
+        produced = {id(v) for n in self.nodes[start:] for v in n.outputs}
+        named = set()
+        for i, (value, name) in enumerate(zip(outputs, output_names(node, len(outputs)))):
+            if id(value) not in produced or id(value) in named:
+                value = ctx.op("Identity", [value])
+            value.name = name
+            named.add(id(value))
+            self.values[(node.id, i)] = value
+
+    def convert(self, progress=None) -> ir.Model:
+        self.check()
+        inputs = self._graph_inputs()
+        problems: list[str] = []
+        failed: set[int] = set(self.labels)
+        for node in self.graph.nodes:
+            if progress:
+                progress()
+            if node.is_variable:
+                continue
+            if any(src in failed for src, _ in node.inputs):
+                failed.add(node.id)
+                continue
+            try:
+                self._convert_node(node)
+            except NodeProblem as exc:
+                problems.append(str(exc))
+                failed.add(node.id)
+            except ConversionError as exc:
+                problems.extend(exc.problems)
+                failed.add(node.id)
+        if problems:
+            raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
+        outputs = []
+        for head in self.graph.heads:
+            value = self.values[head]
+            if value in outputs or value.producer() is None:
+                ctx = OpContext(self, self.graph.nodes[head[0]])
+                value = ctx.op("Identity", [value])
+                value.name = f"{self.graph.nodes[head[0]].name}__out{len(outputs)}"
+            outputs.append(value)
+        graph = ir.Graph(inputs, outputs, nodes=self.nodes, initializers=list(self.initializers.values()),
+                         opset_imports={"": OPSET}, name=self.graph.path.rsplit("/", 1)[-1])
+        return ir.Model(graph, ir_version=8, producer_name="modelport")
+
+    def op_counts(self) -> Counter:
+        return Counter(n.op for n in self.graph.nodes if not n.is_variable)

@@ -1,0 +1,1 @@
+"""MXNet operator converters, one module per op family; each registers itself."""

@@ -1,0 +1,70 @@
+"""Convolution and Deconvolution (1-D, 2-D, 3-D; groups, dilation, adj, target_shape).
+
+MXNet weights are (num_filter, C/groups, *kernel) for Convolution and
+(C, num_filter/groups, *kernel) for Deconvolution, the same layouts as ONNX Conv and
+ConvTranspose. Deconvolution's ``no_bias`` defaults to True (Convolution's to False).
+With ``target_shape``, MXNet pads by ceil(t/2) at the start and floor(t/2) at the end,
+where t = stride*(in-1) + dilated_kernel - target; ONNX ConvTranspose's
+``output_shape`` (auto_pad NOTSET) splits the total padding the same way.
+"""
+from __future__ import annotations
+
+from modelport.frontends.mxnet.registry import mxnet_op
+
+
+def _layout_check(ctx) -> None:
+    layout = ctx.attrs.optional("layout", "str")
+    if layout not in (None, "NCW", "NCHW", "NCDHW"):
+        ctx.fail(f"layout {layout} is not supported (only channel-first layouts)")
+
+
+def _spatial(ctx, key: str, n: int, fill: int) -> list[int]:
+    values = list(ctx.attrs.ints(key))
+    if not values:
+        return [fill] * n
+    if len(values) != n:
+        ctx.fail(f"'{key}' has {len(values)} values for a {n}-D kernel")
+    return values
+
+
+def _common(ctx):
+    _layout_check(ctx)
+    kernel = list(ctx.attrs.ints("kernel"))
+    if not kernel:
+        ctx.fail("'kernel' is empty")
+    n = len(kernel)
+    return kernel, _spatial(ctx, "stride", n, 1), _spatial(ctx, "dilate", n, 1), _spatial(ctx, "pad", n, 0)
+
+
+@mxnet_op("Convolution", weight_slots=(1, 2))
+def convolution(ctx):
+    kernel, stride, dilate, pad = _common(ctx)
+    filters, groups = ctx.attrs.int("num_filter"), ctx.attrs.int("num_group")
+    ctx.check_weight_shape(1, (filters, None, *kernel))
+    inputs = [ctx.input(0), ctx.input(1)]
+    if not ctx.attrs.bool("no_bias"):
+        ctx.check_weight_shape(2, (filters,))
+        inputs.append(ctx.input(2))
+    return [ctx.op("Conv", inputs, {"kernel_shape": kernel, "strides": stride, "dilations": dilate,
+                                    "pads": pad + pad, "group": groups})]
+
+
+@mxnet_op("Deconvolution", weight_slots=(1, 2))
+def deconvolution(ctx):
+    kernel, stride, dilate, pad = _common(ctx)
+    filters, groups = ctx.attrs.int("num_filter"), ctx.attrs.int("num_group")
+    ctx.check_weight_shape(1, (None, filters // groups, *kernel))
+    inputs = [ctx.input(0), ctx.input(1)]
+    if not ctx.attrs.bool("no_bias"):
+        ctx.check_weight_shape(2, (filters,))
+        inputs.append(ctx.input(2))
+    attributes = {"kernel_shape": kernel, "strides": stride, "dilations": dilate, "group": groups}
+    target = list(ctx.attrs.ints("target_shape"))
+    if target and any(target):
+        attributes["output_shape"] = target
+    else:
+        attributes["pads"] = pad + pad
+        adj = _spatial(ctx, "adj", len(kernel), 0)
+        if any(adj):
+            attributes["output_padding"] = adj
+    return [ctx.op("ConvTranspose", inputs, attributes)]
