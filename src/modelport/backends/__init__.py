@@ -1,0 +1,1 @@
+"""Backends write the IR to a target format."""

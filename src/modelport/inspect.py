@@ -1,0 +1,62 @@
+"""``modelport.inspect``: ops with counts, per-layer output shapes, parameters, pitfalls found."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Layer:
+    name: str
+    op: str
+    shape: tuple
+
+
+@dataclass
+class InspectReport:
+    source: str
+    params_file: str
+    ops: Counter
+    layers: list[Layer]
+    param_count: int
+    param_bytes: int
+    inputs: dict[str, tuple]
+    outputs: list[str]
+    findings: list[str] = field(default_factory=list)
+
+
+def inspect(source: str | Path, params: str | Path | None = None, inputs: dict | None = None) -> InspectReport:
+    """Describe an MXNet checkpoint; shapes are computed at ``inputs`` (static) when given."""
+    from modelport.convert import load
+    from modelport.fileio import find_params
+    from modelport.frontends.mxnet.findings import FINDINGS
+    from modelport.frontends.mxnet.params import load_params, split_arg_aux
+    from modelport.frontends.mxnet.reader import load_symbol
+
+    source = Path(source)
+    params = Path(params) if params else find_params(source)
+    graph = load_symbol(source)
+    args, aux = split_arg_aux(load_params(params))
+    weights = {**args, **aux}
+    loaded = load(source, params, inputs, dynamic=not inputs)
+    values = {v.name: v for n in loaded.model.graph for v in n.outputs}
+    layers = []
+    for node in graph.nodes:
+        if node.is_variable:
+            continue
+        for name in (node.name, f"{node.name}_output0"):
+            if name in values:
+                shape = values[name].shape
+                dims = tuple(d if isinstance(d, int) else str(d) for d in shape.dims) if shape is not None else ()
+                layers.append(Layer(node.name, node.op, dims))
+                break
+    findings = [text for fn in FINDINGS for text in fn(graph, weights)]
+    graph_inputs = {v.name: tuple(d if isinstance(d, int) else str(d) for d in v.shape.dims)
+                    for v in loaded.model.graph.inputs}
+    return InspectReport(str(source), str(params), Counter(n.op for n in graph.nodes if not n.is_variable),
+                         layers, int(sum(np.prod(w.shape, dtype=np.int64) for w in weights.values())),
+                         int(sum(w.nbytes for w in weights.values())), graph_inputs,
+                         [graph.nodes[h[0]].name for h in graph.heads], findings)

@@ -1,0 +1,95 @@
+"""Run an MXNet checkpoint in MXNet itself (the reference), exposing every internal output.
+
+Loads with ``mx.sym.load`` + ``mx.nd.load`` (works for any file naming and upgrades
+legacy JSON). oneDNN subgraph fusion is turned off so internals are not hidden.
+Internal names ``X_output`` become ``X`` (modelport's tensor names); multi-output
+nodes keep ``X_output0``... Label inputs (``*_label``) are fed zeros.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from modelport.errors import VerificationError
+
+os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
+
+
+def _mx():
+    try:
+        import mxnet as mx
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise VerificationError(f"verifying an MXNet model needs mxnet installed ({exc}); "
+                                "install the pinned environment: pip install -r requirements/dev-mxnet.txt") from None
+    return mx
+
+
+def tensor_name(internal: str) -> str:
+    return internal[: -len("_output")] if internal.endswith("_output") else internal
+
+
+class MXNetRunner:
+    name = "mxnet"
+
+    def __init__(self, symbol_path: str | Path, params_path: str | Path):
+        mx = _mx()
+        self.mx = mx
+        try:
+            self.symbol = mx.sym.load(str(symbol_path))
+            loaded = mx.nd.load(str(params_path))
+        except mx.base.MXNetError as exc:
+            raise VerificationError(f"MXNet cannot load {symbol_path} / {params_path}: {str(exc).splitlines()[0]}") from None
+        self.args, self.aux = {}, {}
+        for key, value in loaded.items():
+            kind, _, name = key.partition(":")
+            (self.aux if kind == "aux" else self.args)[name if name else key] = value
+        internals = self.symbol.get_internals()
+        arg_names = set(self.symbol.list_arguments()) | set(self.symbol.list_auxiliary_states())
+        self._internal_names = [n for n in internals.list_outputs() if n not in arg_names]
+        self.internals = internals
+        self._exec_cache: dict = {}
+
+    def input_names(self) -> list[str]:
+        return [n for n in self.symbol.list_arguments() if n not in self.args and not n.endswith("_label")]
+
+    def label_names(self) -> list[str]:
+        return [n for n in self.symbol.list_arguments() if n not in self.args and n.endswith("_label")]
+
+    def order(self) -> list[str]:
+        return [tensor_name(n) for n in self._internal_names]
+
+    def head_names(self) -> list[str]:
+        return [tensor_name(n) for n in self.symbol.list_outputs()]
+
+    def infer_shapes(self, shapes: dict[str, tuple]) -> bool:
+        """True when MXNet accepts these input shapes (e.g. FC layers fix the input size)."""
+        try:
+            arg, _, _ = self.symbol.infer_shape(**shapes)
+        except self.mx.base.MXNetError:
+            return False
+        return arg is not None
+
+    def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
+        mx = self.mx
+        sym = self.internals if outputs != "heads" else self.symbol
+        names = self._internal_names if outputs != "heads" else self.symbol.list_outputs()
+        if outputs not in ("all", "heads"):
+            wanted = set(outputs)
+            names = [n for n in self._internal_names if tensor_name(n) in wanted]
+            sym = mx.sym.Group([self.internals[n] for n in names])
+        elif outputs == "all":
+            sym = mx.sym.Group([self.internals[n] for n in names])
+        shapes = {k: v.shape for k, v in feeds.items()}
+        arg_shapes, _, _ = sym.infer_shape_partial(**shapes)
+        args = {k: mx.nd.array(v) for k, v in feeds.items()}
+        for name, shape in zip(sym.list_arguments(), arg_shapes):
+            if name in self.args:
+                args[name] = self.args[name]
+            elif name not in args:
+                args[name] = mx.nd.zeros(shape)
+        aux = {k: self.aux[k] for k in sym.list_auxiliary_states()}
+        exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+        exe.forward(is_train=False)
+        return {tensor_name(n): o.asnumpy() for n, o in zip(names, exe.outputs)}

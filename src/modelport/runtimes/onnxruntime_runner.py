@@ -1,0 +1,83 @@
+"""Run an ONNX model in onnxruntime, exposing every intermediate value.
+
+Intermediate values are added to the graph outputs (their types come from the
+model's value_info, completed by ONNX shape inference); graph optimizations are
+disabled so nothing is fused away. Initializers listed as inputs (old exporters)
+are weights, not inputs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from modelport.errors import VerificationError
+
+
+def _ort():
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover
+        raise VerificationError(f"verification needs onnxruntime ({exc}): pip install onnxruntime") from None
+    return ort
+
+
+class OnnxRuntimeRunner:
+    name = "onnxruntime"
+
+    def __init__(self, model: str | Path | onnx.ModelProto):
+        self.ort = _ort()
+        self.model = onnx.load(str(model)) if not isinstance(model, onnx.ModelProto) else model
+        graph = self.model.graph
+        inits = {i.name for i in graph.initializer}
+        self._inputs = [i.name for i in graph.input if i.name not in inits]
+        self._order = [o for node in graph.node for o in node.output if o]
+        self._heads = [o.name for o in graph.output]
+        self._sessions: dict = {}
+
+    def input_names(self) -> list[str]:
+        return list(self._inputs)
+
+    def order(self) -> list[str]:
+        return list(self._order)
+
+    def head_names(self) -> list[str]:
+        return list(self._heads)
+
+    def _session(self, expose_all: bool):
+        if expose_all not in self._sessions:
+            model = self.model
+            if expose_all:
+                model = onnx.ModelProto()
+                model.CopyFrom(self.model)
+                try:
+                    model = onnx.shape_inference.infer_shapes(model)
+                except Exception:  # noqa: BLE001 - keep what the model already declares
+                    pass
+                typed = {v.name: v for v in list(model.graph.value_info)}
+                present = set(self._heads)
+                for name in self._order:
+                    if name not in present and name in typed:
+                        model.graph.output.append(typed[name])
+                        present.add(name)
+            opts = self.ort.SessionOptions()
+            opts.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            opts.log_severity_level = 3
+            try:
+                self._sessions[expose_all] = self.ort.InferenceSession(
+                    model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # noqa: BLE001 - ORT raises its own types
+                raise VerificationError(f"onnxruntime cannot load the model: {str(exc).splitlines()[0]}") from None
+        return self._sessions[expose_all]
+
+    def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
+        sess = self._session(expose_all=outputs != "heads")
+        names = [o.name for o in sess.get_outputs()]
+        if outputs not in ("all", "heads"):
+            names = [n for n in names if n in set(outputs)]
+        try:
+            values = sess.run(names, {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        except Exception as exc:  # noqa: BLE001
+            raise VerificationError(f"onnxruntime failed to run: {str(exc).splitlines()[0]}") from None
+        return dict(zip(names, values))

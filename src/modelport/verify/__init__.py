@@ -1,0 +1,1 @@
+"""Compare two engines' tensors by name, find the first divergence, say why."""
