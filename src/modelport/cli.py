@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except ModelportError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, style="red")
+        err.print(f"error: {exc}", highlight=False, markup=False, style="red", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -23,7 +23,15 @@ _SMALL_CONST = 4096  # constants up to this many elements are passed to inferenc
 
 
 class NodeProblem(Exception):
-    """Raised by a converter: this node cannot be converted (collected, reported together)."""
+    """Raised by a converter: this node cannot be converted (collected, reported together).
+
+    ``kind="weight"`` marks problems of the params file itself (missing weight, wrong
+    shape); those are still reported for nodes downstream of an earlier failure.
+    """
+
+    def __init__(self, message: str, kind: str = "node"):
+        super().__init__(message)
+        self.kind = kind
 
 
 def value_type_proto(value: ir.Value) -> onnx.TypeProto | None:
@@ -97,7 +105,7 @@ class OpContext:
         src = self.importer.graph.nodes[self.node.inputs[i][0]]
         array = self.importer.weights.get(src.name) if src.is_variable else None
         if array is None:
-            self.fail(f"input #{i} ('{src.name}') must be a weight, but the params file has no '{src.name}'")
+            self.fail(f"input #{i} ('{src.name}') must be a weight, but the params file has no '{src.name}'", "weight")
         return array
 
     def has_weight(self, i: int) -> bool:
@@ -112,8 +120,8 @@ class OpContext:
         array = self.weight(i)
         ok = len(array.shape) == len(expected) and all(e is None or e == a for e, a in zip(expected, array.shape))
         if not ok:
-            shown = tuple("?" if e is None else e for e in expected)
-            self.fail(f"weight '{self.weight_name(i)}' has shape {tuple(array.shape)}, the graph implies {shown}")
+            shown = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
+            self.fail(f"weight '{self.weight_name(i)}' has shape {tuple(array.shape)}, the graph implies {shown}", "weight")
         return array
 
     def weight_value(self, i: int, array: np.ndarray | None = None) -> ir.Value:
@@ -164,8 +172,8 @@ class OpContext:
         self.importer.nodes.append(node)
         return node.outputs[0] if num_outputs == 1 else list(node.outputs)
 
-    def fail(self, message: str):
-        raise NodeProblem(f"node '{self.name}' ({self.node.op}): {message}")
+    def fail(self, message: str, kind: str = "node"):
+        raise NodeProblem(f"node '{self.name}' ({self.node.op}): {message}", kind)
 
 
 def raise_problems(problems: list[str], header: str) -> None:

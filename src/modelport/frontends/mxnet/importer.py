@@ -89,7 +89,7 @@ class MXNetImporter:
             return self.initializers[name]
         if array.dtype.kind == "f" and array.dtype != np.float32:
             array = array.astype(np.float32)
-        tensor = ir.Tensor(np.ascontiguousarray(array), name=name)
+        tensor = ir.Tensor(np.ascontiguousarray(array).reshape(array.shape), name=name)
         value = ir.Value(name=name, shape=ir.Shape(array.shape), type=ir.TensorType(tensor.dtype),
                          const_value=tensor)
         self.initializers[name] = value
@@ -155,27 +155,36 @@ class MXNetImporter:
             named.add(id(value))
             self.values[(node.id, i)] = value
 
+    def _placeholders(self, node: MXNode) -> None:
+        """Shapeless stand-ins for a failed node's outputs, so later nodes still get checked."""
+        for i in range(8):
+            self.values.setdefault((node.id, i), ir.Value(name=f"{node.name}__failed{i}",
+                                                          type=ir.TensorType(ir.DataType.FLOAT)))
+
     def convert(self, progress=None) -> ir.Model:
         self.check()
         inputs = self._graph_inputs()
         problems: list[str] = []
         failed: set[int] = set(self.labels)
+        for label in self.labels:
+            self._placeholders(self.graph.nodes[label])
         for node in self.graph.nodes:
             if progress:
                 progress()
             if node.is_variable:
                 continue
-            if any(src in failed for src, _ in node.inputs):
-                failed.add(node.id)
-                continue
+            downstream = any(src in failed for src, _ in node.inputs)
             try:
                 self._convert_node(node)
             except NodeProblem as exc:
-                problems.append(str(exc))
+                if not downstream or exc.kind == "weight":
+                    problems.append(str(exc))
                 failed.add(node.id)
             except ConversionError as exc:
-                problems.extend(exc.problems)
+                problems.extend([] if downstream else exc.problems)
                 failed.add(node.id)
+            if node.id in failed:
+                self._placeholders(node)
         if problems:
             raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
         outputs = []
