@@ -5,6 +5,7 @@ images of different sizes) with shared parameters, gradient accumulation and
 checkpoints that always hold the latest parameters. See docs/training.md.
 """
 
-from .module import ACCUMULATE_MODES, VariableShapeModule
+from ._accumulator import ACCUMULATE_MODES
+from .module import VariableShapeModule
 
 __all__ = ["ACCUMULATE_MODES", "VariableShapeModule"]

@@ -9,14 +9,12 @@ module-owned buffers after each ``backward()`` and applied by one ``update()``.
 
 import logging
 import os
-from collections import OrderedDict
 
 import mxnet as mx
 from mxnet.module import BaseModule, Module
 
-from ._shapes import check_param_shapes, describe_batch, shape_key
-
-ACCUMULATE_MODES = ("mean", "sum")
+from ._accumulator import GradientAccumulator
+from ._executors import ExecutorCache
 
 
 class VariableShapeModule(BaseModule):
@@ -39,8 +37,7 @@ class VariableShapeModule(BaseModule):
                  fixed_param_names=None, state_names=None, group2ctxs=None,
                  compression_params=None, accumulate="mean", max_cached_shapes=None):
         super().__init__(logger=logger)
-        if accumulate not in ACCUMULATE_MODES:
-            raise ValueError("accumulate must be one of %s, got %r" % (ACCUMULATE_MODES, accumulate))
+        self._grads = GradientAccumulator(accumulate)    # validates `accumulate`
         if max_cached_shapes is not None and int(max_cached_shapes) < 1:
             raise ValueError("max_cached_shapes must be None or >= 1, got %r" % (max_cached_shapes,))
         self._module_kwargs = dict(
@@ -49,18 +46,14 @@ class VariableShapeModule(BaseModule):
             fixed_param_names=fixed_param_names, state_names=state_names,
             group2ctxs=group2ctxs, compression_params=compression_params)
         self._symbol = symbol
-        self._accumulate = accumulate
         self._max_cached = None if max_cached_shapes is None else int(max_cached_shapes)
         # An unbound Module validates names and serves as master until bind().
         self._master = Module(**self._module_kwargs)
-        self._executors = OrderedDict()
+        self._executors = None          # ExecutorCache once bound
         self._current = None
-        self._master_key = None
         self._pending = None            # (arg, aux, allow_extra) given before bind()
         self._preload_opt_states = None
         self._params_dirty = False
-        self._accum = None              # [param][device] -> NDArray or None
-        self._accum_steps = 0
         self._backward_ready = False
         self._forwarded = False
         self._monitor = None
@@ -100,17 +93,17 @@ class VariableShapeModule(BaseModule):
     @property
     def accumulate(self):
         """'mean' or 'sum': how accumulated gradients are combined."""
-        return self._accumulate
+        return self._grads.mode
 
     @property
     def accumulated_steps(self):
         """Number of ``backward()`` calls whose gradients wait for ``update()``."""
-        return self._accum_steps
+        return self._grads.steps
 
     @property
     def cached_shapes(self):
-        """Input-shape keys of the executors currently bound (master first)."""
-        return list(self._executors)
+        """Input-shape keys of the executors currently bound, least recently used first."""
+        return self._executors.keys() if self._executors is not None else []
 
     # ------------------------------------------------------------------ checks
     def _require_bound(self, what):
@@ -145,6 +138,8 @@ class VariableShapeModule(BaseModule):
             self.logger.warning("Already bound, ignoring bind()")
             return
 
+        if not label_shapes:
+            label_shapes = None     # e.g. NDArrayIter without labels provides []
         old = self._master if self.binded else None
         params = None
         if old is not None and self.params_initialized:
@@ -165,8 +160,8 @@ class VariableShapeModule(BaseModule):
             master.install_monitor(self._monitor)
 
         self._master = master
-        self._master_key = shape_key(master.data_shapes, master.label_shapes)
-        self._executors = OrderedDict([(self._master_key, master)])
+        self._executors = ExecutorCache(self._module_kwargs, master, self._max_cached,
+                                        self._monitor)
         self._current = master
         self._pending = None
         self._backward_ready = False
@@ -177,38 +172,6 @@ class VariableShapeModule(BaseModule):
         self.inputs_need_grad = inputs_need_grad
         self.params_initialized = params is not None
         self._total_exec_bytes = master._total_exec_bytes
-
-    def _executor_for(self, data_batch):
-        """Return the Module bound for the shapes of ``data_batch``, binding it if needed."""
-        layouts = {d.name: d.layout for d in self._master.data_shapes}
-        data_descs, label_descs = describe_batch(
-            data_batch, self.data_names, self.label_names if self._master.label_shapes else [],
-            self._symbol, layouts)
-        key = shape_key(data_descs, label_descs)
-        module = self._executors.get(key)
-        if module is not None:
-            self._executors.move_to_end(key)
-            return module
-        arg_params, aux_params = self._master._arg_params, self._master._aux_params
-        check_param_shapes(self._symbol, data_descs, label_descs, arg_params, aux_params)
-        module = Module(**self._module_kwargs)
-        module.bind(data_descs, label_descs, for_training=self.for_training,
-                    inputs_need_grad=self.inputs_need_grad, shared_module=self._master,
-                    grad_req="write")
-        if self._monitor is not None:
-            module.install_monitor(self._monitor)
-        self._executors[key] = module
-        self._evict()
-        return module
-
-    def _evict(self):
-        if self._max_cached is None:
-            return
-        while len(self._executors) - 1 > self._max_cached:
-            for key in self._executors:
-                if key != self._master_key:
-                    del self._executors[key]
-                    break
 
     # ------------------------------------------------------------------ parameters
     def _synced_params(self, force=False):
@@ -276,8 +239,19 @@ class VariableShapeModule(BaseModule):
             self.logger.warning("optimizer already initialized, ignoring...")
             return
         self._synced_params()
-        self._master.init_optimizer(kvstore=kvstore, optimizer=optimizer,
-                                    optimizer_params=optimizer_params, force_init=True)
+        # MXNet's default on several devices keeps a second copy of the weights in the
+        # kvstore and updates that one, so a later set_params() would be reverted by
+        # the next update(). Unless the user chose otherwise, update on the devices
+        # (the kvstore then only sums gradients): the executors stay the one source.
+        forced = "MXNET_UPDATE_ON_KVSTORE" not in os.environ
+        if forced:
+            os.environ["MXNET_UPDATE_ON_KVSTORE"] = "0"
+        try:
+            self._master.init_optimizer(kvstore=kvstore, optimizer=optimizer,
+                                        optimizer_params=optimizer_params, force_init=True)
+        finally:
+            if forced:
+                del os.environ["MXNET_UPDATE_ON_KVSTORE"]
         self.optimizer_initialized = True
         if self._preload_opt_states is not None:
             self._master.load_optimizer_states(self._preload_opt_states)
@@ -297,7 +271,8 @@ class VariableShapeModule(BaseModule):
     def prepare(self, data_batch, sparse_row_id_fn=None):
         """Bind (or pick) the executor for the shapes of ``data_batch`` ahead of forward()."""
         self._require_params("prepare()")
-        self._executor_for(data_batch).prepare(data_batch, sparse_row_id_fn=sparse_row_id_fn)
+        module = self._executors.module_for(data_batch, self._symbol)
+        module.prepare(data_batch, sparse_row_id_fn=sparse_row_id_fn)
 
     def forward(self, data_batch, is_train=None):
         """Run forward on the executor bound for this batch's shapes (bound on first use)."""
@@ -308,13 +283,17 @@ class VariableShapeModule(BaseModule):
             raise RuntimeError("forward(is_train=True) on a module bound with "
                                "for_training=False: bind(..., force_rebind=True, "
                                "for_training=True) to train")
-        module = self._executor_for(data_batch)
+        if is_train and self._master.label_shapes and not getattr(data_batch, "label", None):
+            raise ValueError("forward(is_train=True) needs labels (data_batch.label): the "
+                             "module was bound with label shapes for %s"
+                             % ", ".join(d.name for d in self._master.label_shapes))
+        module = self._executors.module_for(data_batch, self._symbol)
         module.forward(data_batch, is_train=is_train)
         self._current = module
         self._forwarded = True
         self._backward_ready = bool(is_train)
         if is_train:
-            self._params_dirty = True   # e.g. BatchNorm moving statistics changed
+            self._params_dirty = True
 
     def backward(self, out_grads=None):
         """Backward for the last forward(); its gradients are added to the accumulated ones."""
@@ -326,44 +305,26 @@ class VariableShapeModule(BaseModule):
                                "backward() needs its own forward()")
         self._current.backward(out_grads=out_grads)
         self._backward_ready = False
-        grads = self._current._exec_group.grad_arrays
-        if self._accum is None:
-            self._accum = [None if g[0] is None else [mx.nd.zeros(a.shape, a.context, dtype=a.dtype)
-                                                      for a in g] for g in grads]
-        for acc_list, grad_list in zip(self._accum, grads):
-            if acc_list is None:
-                continue
-            for acc, grad in zip(acc_list, grad_list):
-                if self._accum_steps == 0:
-                    grad.copyto(acc)
-                else:
-                    acc += grad
-        self._accum_steps += 1
+        self._grads.add(self._current._exec_group.grad_arrays)
+        self._params_dirty = True       # BatchNorm moving statistics change in backward
 
     def update(self):
         """Apply the gradients accumulated since the last update() in one optimizer step."""
         self._require_params("update()")
         if not self.optimizer_initialized:
             raise RuntimeError("update() needs an optimizer: call init_optimizer() first")
-        if self._accum_steps == 0:
+        if self._grads.steps == 0:
             raise RuntimeError("update() called without any backward() since the last "
                                "update(): there are no gradients to apply")
-        scale = 1.0 / self._accum_steps if self._accumulate == "mean" else 1.0
-        targets = self._master._exec_group.grad_arrays
-        for acc_list, grad_list in zip(self._accum, targets):
-            if acc_list is None:
-                continue
-            for acc, grad in zip(acc_list, grad_list):
-                acc.copyto(grad)
-                if scale != 1.0:
-                    grad *= scale
+        # The optimizer updates the master's parameter arrays, which every executor shares.
+        self._grads.write_to(self._master._exec_group.grad_arrays)
         self._master.update()
-        self._accum_steps = 0
+        self._grads.reset()
         self._params_dirty = True
 
     def discard_gradients(self):
         """Forget gradients accumulated since the last update()."""
-        self._accum_steps = 0
+        self._grads.reset()
 
     def _require_forward(self, what):
         self._require_params(what)
@@ -388,13 +349,17 @@ class VariableShapeModule(BaseModule):
 
     def update_metric(self, eval_metric, labels, pre_sliced=False):
         self._require_forward("update_metric()")
+        if not self._current.label_shapes:
+            # label-less networks (e.g. MakeLoss): plain Module fails here; metrics
+            # such as 'loss' only need the outputs.
+            eval_metric.update([], self._current.get_outputs())
+            return
         self._current.update_metric(eval_metric, labels, pre_sliced)
 
     def install_monitor(self, mon):
         self._require_bound("install_monitor()")
         self._monitor = mon
-        for module in self._executors.values():
-            module.install_monitor(mon)
+        self._executors.install_monitor(mon)
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True):

@@ -1,10 +1,17 @@
-"""Helpers that turn data batches into input descriptions for VariableShapeModule.
+"""The per-shape executors of VariableShapeModule.
 
-Kept separate from :mod:`modelport.train.module` so the module class stays readable.
+``ExecutorCache`` keeps one ``mx.mod.Module`` per input shape. The first one (the
+"master", bound by ``VariableShapeModule.bind``) owns the parameters; every other
+one is bound with ``shared_module=master``, so MXNet gives it the master's
+parameter and auxiliary-state memory and the updates made through any of them are
+seen by all.
 """
+
+from collections import OrderedDict
 
 from mxnet.base import MXNetError
 from mxnet.io import DataDesc
+from mxnet.module import Module
 
 
 def describe_batch(data_batch, data_names, label_names, symbol, layouts):
@@ -87,3 +94,48 @@ def check_param_shapes(symbol, data_descs, label_descs, arg_params, aux_params):
                 "parameters whose shapes do not depend on the input size (e.g. use global "
                 "pooling before FullyConnected)" % (name, tuple(shape), described,
                                                     tuple(current.shape)))
+
+
+class ExecutorCache:
+    """Modules bound per input-shape key, least recently used first; the master stays."""
+
+    def __init__(self, module_kwargs, master, max_cached=None, monitor=None):
+        self._module_kwargs = module_kwargs
+        self.master = master
+        self._master_key = shape_key(master.data_shapes, master.label_shapes)
+        self._modules = OrderedDict([(self._master_key, master)])
+        self._max_cached = max_cached
+        self._monitor = monitor
+
+    def keys(self):
+        return list(self._modules)
+
+    def install_monitor(self, monitor):
+        self._monitor = monitor
+        for module in self._modules.values():
+            module.install_monitor(monitor)
+
+    def module_for(self, data_batch, symbol):
+        """The Module bound for the shapes of ``data_batch``, bound now if new."""
+        master = self.master
+        data_descs, label_descs = describe_batch(
+            data_batch, master.data_names, master.label_names if master.label_shapes else [],
+            symbol, {d.name: d.layout for d in master.data_shapes})
+        key = shape_key(data_descs, label_descs)
+        module = self._modules.get(key)
+        if module is not None:
+            self._modules.move_to_end(key)
+            return module
+        check_param_shapes(symbol, data_descs, label_descs,
+                           master._arg_params, master._aux_params)
+        module = Module(**self._module_kwargs)
+        module.bind(data_descs, label_descs, for_training=master.for_training,
+                    inputs_need_grad=master.inputs_need_grad, shared_module=master,
+                    grad_req="write")
+        if self._monitor is not None:
+            module.install_monitor(self._monitor)
+        self._modules[key] = module
+        while self._max_cached is not None and len(self._modules) - 1 > self._max_cached:
+            oldest = next(k for k in self._modules if k != self._master_key)
+            del self._modules[oldest]
+        return module
