@@ -1,0 +1,87 @@
+"""Graph-level behaviour of the importer: inputs vs weights vs labels, names, edges."""
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from modelport.errors import ConversionError
+from modelport.frontends.mxnet.importer import MXNetImporter
+from modelport.frontends.mxnet.reader import parse_symbol
+from oracle import convert_symbol, random_params, roundtrip, run_mxnet, run_onnx
+
+
+def test_pitfall_7_weights_vs_inputs_and_labels():
+    data, mask = mx.sym.var("data"), mx.sym.var("mask")
+    x = mx.sym.FullyConnected(data, num_hidden=6, name="fc")
+    x = mx.sym.broadcast_mul(x, mask, name="masked")
+    sym = mx.sym.SoftmaxOutput(x, name="softmax")
+    assert "softmax_label" in sym.list_arguments()
+    shapes = {"data": (2, 5), "mask": (2, 6)}
+    args, aux = random_params(sym, shapes)
+    proto = convert_symbol(sym, args, aux, input_shapes=shapes)
+    assert [i.name for i in proto.graph.input] == ["data", "mask"]
+    assert {i.name for i in proto.graph.initializer} == {"fc_weight", "fc_bias"}
+    roundtrip(sym, shapes, args, aux)
+
+
+def test_pitfall_8_weights_resolved_by_edges_not_names():
+    # A BatchNorm named 'fc1' after a FullyConnected named 'pre_fc1' (InsightFace heads), and a PReLU
+    # whose slope is '<layer>_gamma' like a BatchNorm gamma: matching weights by name breaks here.
+    data = mx.sym.var("data")
+    x = mx.sym.FullyConnected(data, num_hidden=8, name="pre_fc1")
+    x = mx.sym.BatchNorm(x, fix_gamma=False, eps=2e-5, name="fc1")
+    x = mx.sym.LeakyReLU(x, act_type="prelu", gamma=mx.sym.var("fc1_relu_gamma"), name="fc1_relu")
+    sym = mx.sym.FullyConnected(x, num_hidden=3, weight=mx.sym.var("pre_fc1_weight_2"), name="out")
+    roundtrip(sym, {"data": (2, 5)}, run_shapes=[{"data": (2, 5)}, {"data": (3, 5)}])
+
+
+def test_shared_weight_used_by_two_layers():
+    data = mx.sym.var("data")
+    w = mx.sym.var("shared_weight")
+    a = mx.sym.Convolution(data, weight=w, kernel=(3, 3), num_filter=3, no_bias=True, pad=(1, 1), name="a")
+    sym = mx.sym.Convolution(a, weight=w, kernel=(3, 3), num_filter=3, no_bias=True, pad=(1, 1), name="b")
+    proto = roundtrip(sym, {"data": (1, 3, 9, 9)})
+    assert [i.name for i in proto.graph.initializer] == ["shared_weight"]
+
+
+def test_tensor_names_follow_mxnet_names():
+    data = mx.sym.var("data")
+    x = mx.sym.Convolution(data, kernel=(1, 1), num_filter=4, name="conv0")
+    parts = mx.sym.SliceChannel(x, num_outputs=2, name="split")
+    sym = mx.sym.Group([mx.sym.Activation(parts[0], act_type="relu", name="r0"), parts[1]])
+    args, aux = random_params(sym, {"data": (1, 3, 5, 5)})
+    proto = convert_symbol(sym, args, aux)
+    names = {o for n in proto.graph.node for o in n.output}
+    assert {"conv0", "split_output0", "split_output1", "r0"} <= names
+    internals = [n[: -len("_output")] if n.endswith("_output") else n for n in sym.get_internals().list_outputs()]
+    assert {"conv0", "split_output0", "split_output1", "r0"} <= set(internals)
+
+
+def test_unnamed_params_follow_variable_order():
+    data = mx.sym.var("data")
+    sym = mx.sym.FullyConnected(data, num_hidden=3, name="fc")
+    args, aux = random_params(sym, {"data": (1, 4)})
+    graph = parse_symbol(json.loads(sym.tojson()))
+    unnamed = {"0": args["fc_weight"].asnumpy(), "1": args["fc_bias"].asnumpy()}
+    model = MXNetImporter(graph, unnamed).convert()
+    import onnx_ir as ir
+    feeds = {"data": np.ones((1, 4), np.float32)}
+    np.testing.assert_allclose(run_onnx(ir.to_proto(model), feeds)[0], run_mxnet(sym, args, aux, feeds)[0], rtol=1e-5)
+
+
+def test_unknown_attribute_is_reported():
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=2, name="c")
+    doc = json.loads(sym.tojson())
+    doc["nodes"][-1]["attrs"]["frobnicate"] = "1"
+    args, _ = random_params(sym, {"data": (1, 2, 3, 3)})
+    params = {f"arg:{k}": v.asnumpy() for k, v in args.items()}
+    with pytest.raises(ConversionError, match=r"node 'c' \(Convolution\): unknown attribute\(s\) frobnicate"):
+        MXNetImporter(parse_symbol(doc), params).convert()
+
+
+def test_input_shape_for_unknown_input_name_is_reported():
+    sym = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=2, name="fc")
+    args, aux = random_params(sym, {"data": (1, 3)})
+    with pytest.raises(ConversionError, match="--input names 'image'"):
+        convert_symbol(sym, args, aux, input_shapes={"image": (1, 3)})
