@@ -1,0 +1,51 @@
+"""Metrics and the first-divergence walk, on hand-computed values."""
+import numpy as np
+import pytest
+
+from modelport.verify.compare import Tolerance, compare, compare_one, metrics
+
+
+def test_metrics_known_values():
+    ref = np.array([1.0, 0.0, -2.0], np.float32)
+    got = np.array([1.0, 0.5, -2.0], np.float32)
+    cosine, max_abs, max_rel = metrics(ref, got)
+    assert cosine == pytest.approx(5 / (np.sqrt(5) * np.sqrt(5.25)))
+    assert max_abs == pytest.approx(0.5)
+    assert max_rel == pytest.approx(0.5 / 1e-12)
+
+
+def test_identical_and_zero_tensors_match():
+    z = np.zeros((2, 3), np.float32)
+    assert compare_one("z", z, z.copy(), Tolerance()).ok
+    assert not compare_one("z", z, z + 1, Tolerance()).ok
+
+
+def test_tolerance_is_relative_to_reference_scale():
+    ref = np.full(10, 1000.0, np.float32)
+    assert compare_one("a", ref, ref + 0.09, Tolerance()).ok      # 9e-5 x max|ref|
+    assert not compare_one("a", ref, ref + 0.2, Tolerance()).ok   # 2e-4 x max|ref|
+
+
+def test_shape_mismatch_and_nan_diverge():
+    ref = np.ones((1, 2, 3, 3), np.float32)
+    row = compare_one("p", ref, np.ones((1, 2, 4, 4), np.float32), Tolerance())
+    assert not row.ok and "shape" in row.note
+    bad = ref.copy()
+    bad[0, 0, 0, 0] = np.nan
+    assert not compare_one("p", ref, bad, Tolerance()).ok
+
+
+def test_first_divergence_in_execution_order():
+    ref = {"a": np.ones(3), "b": np.ones(3) * 2, "c": np.ones(3) * 3}
+    got = {"a": np.ones(3), "b": np.array([2, 2, 9.0]), "c": np.ones(3)}
+    result = compare(ref, got, ["a", "b", "c"], outputs=["c"])
+    assert [r.name for r in result.rows] == ["a", "b", "c"]
+    assert result.first_divergence.name == "b"
+    assert result.outputs[0].name == "c" and not result.outputs[0].ok
+    stopped = compare(ref, got, ["a", "b", "c"], outputs=["c"], stop_at_first=True)
+    assert [r.name for r in stopped.rows] == ["a", "b"]
+
+
+def test_tensors_only_on_one_side_are_skipped():
+    result = compare({"a": np.ones(2), "x": np.ones(2)}, {"a": np.ones(2), "y": np.ones(2)}, ["a", "x", "y"], ["a"])
+    assert [r.name for r in result.rows] == ["a"] and result.ok

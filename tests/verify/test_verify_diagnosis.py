@@ -1,0 +1,75 @@
+"""verify finds the first divergent tensor of a broken conversion and names the pitfall."""
+import mxnet as mx
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+import modelport
+
+
+def _model(folder, fix_gamma_absent=True):
+    data = mx.sym.var("data")
+    x = mx.sym.Convolution(data, kernel=(3, 3), num_filter=8, pad=(1, 1), name="conv1")
+    x = mx.sym.BatchNorm(x, eps=2e-5, name="bn1") if fix_gamma_absent else mx.sym.BatchNorm(x, name="bn1")
+    x = mx.sym.Activation(x, act_type="relu", name="relu1")
+    sym = mx.sym.Convolution(x, kernel=(3, 3), num_filter=4, pad=(1, 1), name="conv2")
+    rng = np.random.default_rng(0)
+    args = {"conv1_weight": rng.normal(0, 0.3, (8, 3, 3, 3)), "conv1_bias": rng.normal(0, 0.1, 8),
+            "bn1_gamma": np.zeros(8), "bn1_beta": rng.normal(0, 0.2, 8),
+            "conv2_weight": rng.normal(0, 0.3, (4, 8, 3, 3)), "conv2_bias": np.zeros(4)}
+    aux = {"bn1_moving_mean": rng.normal(0, 0.2, 8), "bn1_moving_var": rng.uniform(0.5, 1.5, 8)}
+    prefix = str(folder / "net")
+    mx.model.save_checkpoint(prefix, 1, sym, {k: mx.nd.array(v) for k, v in args.items()},
+                             {k: mx.nd.array(v) for k, v in aux.items()})
+    return folder / "net-symbol.json", folder / "net-0001.params"
+
+
+def test_correct_conversion_verifies(tmp_path):
+    symbol, params = _model(tmp_path)
+    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)})
+    report = modelport.verify(symbol, result.files[0], inputs={"data": (1, 3, 10, 10)})
+    assert report.ok
+    assert [r.shapes["data"] for r in report.runs] == [(1, 3, 10, 10), (1, 3, 7, 7)]
+    names = [row.name for row in report.runs[0].comparison.rows]
+    assert names == ["conv1", "bn1", "relu1", "conv2"]
+
+
+def test_copied_zero_gamma_is_found_at_the_batchnorm(tmp_path):
+    symbol, params = _model(tmp_path)
+    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)})
+    broken = onnx.load(str(result.files[0]))
+    for init in broken.graph.initializer:
+        if init.name.startswith("bn1_gamma"):  # what a naive converter does: copy the stored zeros
+            init.CopyFrom(numpy_helper.from_array(np.zeros(8, np.float32), init.name))
+    path = tmp_path / "broken.onnx"
+    onnx.save(broken, str(path))
+    report = modelport.verify(symbol, path, inputs={"data": (1, 3, 10, 10)})
+    assert not report.ok
+    cmp = report.runs[0].comparison
+    assert cmp.first_divergence.name == "bn1"
+    assert [r.ok for r in cmp.rows[:1]] == [True]
+    assert "PITFALL 3" in cmp.diagnosis
+
+
+def test_wrong_eps_is_named(tmp_path):
+    symbol, params = _model(tmp_path)
+    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)})
+    broken = onnx.load(str(result.files[0]))
+    for node in broken.graph.node:
+        for attr in node.attribute:
+            if attr.name == "epsilon":
+                attr.f = 0.3  # far from the model's 2e-5
+    path = tmp_path / "eps.onnx"
+    onnx.save(broken, str(path))
+    report = modelport.verify(symbol, path, inputs={"data": (1, 3, 10, 10)})
+    cmp = report.runs[0].comparison
+    assert cmp.first_divergence.name == "bn1"
+    assert "PITFALL" in cmp.diagnosis and ("eps" in cmp.diagnosis or "gamma" in cmp.diagnosis)
+
+
+def test_verify_cli_exit_codes(tmp_path, capsys):
+    from modelport.cli import main
+    symbol, params = _model(tmp_path)
+    assert main(["verify", str(symbol), "--input", "data:1,3,12,12"]) == 0
+    out = capsys.readouterr().out
+    assert "MATCH" in out and "conv2" in out and "cosine" in out
