@@ -100,6 +100,12 @@ class OpContext:
     def inputs(self) -> list[ir.Value]:
         return [self.input(i) for i in range(self.num_inputs)]
 
+    def output_read(self, index: int) -> bool:
+        """Whether a later node or a graph head reads this node's output ``index``."""
+        graph = self.importer.graph
+        entries = [e for n in graph.nodes for e in n.inputs] + list(graph.heads)
+        return any(src == self.node.id and k == index for src, k in entries)
+
     def weight(self, i: int) -> np.ndarray:
         """The params-file array feeding input slot i (resolved by graph edge, not by name)."""
         src = self.importer.graph.nodes[self.node.inputs[i][0]]
