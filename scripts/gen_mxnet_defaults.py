@@ -25,7 +25,7 @@ _div_scalar _rdiv_scalar _power_scalar _rpower_scalar _maximum_scalar _minimum_s
 _plus _minus _mul _div _Plus _Minus _Mul _Div add_n ElementWiseSum softmax log_softmax
 SoftmaxActivation SoftmaxOutput LinearRegressionOutput LogisticRegressionOutput
 MAERegressionOutput Dropout BlockGrad MakeLoss _copy identity UpSampling
-_contrib_BilinearResize2D L2Normalization InstanceNorm LRN Pad sum mean max min dot
+_contrib_BilinearResize2D L2Normalization InstanceNorm LRN Pad sum mean max min dot batch_dot
 Embedding relu sigmoid tanh exp log sqrt abs negative square softsign
 """.split()
 
