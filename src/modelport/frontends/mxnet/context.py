@@ -159,7 +159,11 @@ class OpContext:
 
     # -- emission -----------------------------------------------------------------
     def const(self, array, suffix: str, dtype=np.float32) -> ir.Value:
-        return self.importer.add_initializer(f"{self.name}__{suffix}", np.asarray(array, dtype=dtype))
+        name, n = f"{self.name}__{suffix}", 1
+        while name in self.importer.initializers:  # never hand back another constant of the same name
+            n += 1
+            name = f"{self.name}__{suffix}{n}"
+        return self.importer.add_initializer(name, np.asarray(array, dtype=dtype))
 
     def ints(self, values, suffix: str) -> ir.Value:
         return self.const(np.asarray(values, np.int64).reshape(-1), suffix, np.int64)

@@ -42,7 +42,11 @@ from modelport.frontends.mxnet.registry import mxnet_op
 
 
 def dims_of(ctx, value: ir.Value, start: int, end: int | None = None) -> ir.Value:
-    """Run-time dims value.shape[start:end] as a 1-D int64 tensor (Shape with start/end)."""
+    """value.shape[start:end] as a 1-D int64 tensor: a constant when those dims are static
+    (a --static conversion), else read at run time with Shape(start, end)."""
+    known = ctx.dims(value)[start:end]
+    if known and all(isinstance(d, int) for d in known):
+        return ctx.ints(known, f"dims{start}")
     attributes = {"start": start} if end is None else {"start": start, "end": end}
     return ctx.op("Shape", [value], attributes)
 
