@@ -28,6 +28,24 @@ class InspectReport:
     findings: list[str] = field(default_factory=list)
 
 
+def _shapes(model) -> dict[str, tuple]:
+    """Every value's shape, by ONNX shape inference with data propagation over the whole graph."""
+    import onnx
+
+    from modelport.backends.onnx.writer import skeleton
+
+    proto, inits = skeleton(model)
+    for value in inits:
+        proto.graph.input.append(onnx.helper.make_tensor_value_info(
+            value.name, value.const_value.dtype.value, [int(d) for d in value.const_value.shape.dims]))
+    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
+    shapes = {}
+    for info in list(inferred.graph.value_info) + list(inferred.graph.output):
+        dims = info.type.tensor_type.shape.dim
+        shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims)
+    return shapes
+
+
 def inspect(source: str | Path, params: str | Path | None = None, inputs: dict | None = None) -> InspectReport:
     """Describe an MXNet checkpoint; shapes are computed at ``inputs`` (static) when given."""
     from modelport.convert import load
@@ -42,16 +60,14 @@ def inspect(source: str | Path, params: str | Path | None = None, inputs: dict |
     args, aux = split_arg_aux(load_params(params))
     weights = {**args, **aux}
     loaded = load(source, params, inputs, dynamic=not inputs)
-    values = {v.name: v for n in loaded.model.graph for v in n.outputs}
+    values = _shapes(loaded.model)
     layers = []
     for node in graph.nodes:
         if node.is_variable:
             continue
         for name in (node.name, f"{node.name}_output0"):
             if name in values:
-                shape = values[name].shape
-                dims = tuple(d if isinstance(d, int) else str(d) for d in shape.dims) if shape is not None else ()
-                layers.append(Layer(node.name, node.op, dims))
+                layers.append(Layer(node.name, node.op, values[name]))
                 break
     findings = [text for fn in FINDINGS for text in fn(graph, weights)]
     graph_inputs = {v.name: tuple(d if isinstance(d, int) else str(d) for d in v.shape.dims)

@@ -60,14 +60,20 @@ def _base_shapes(runner, guessed: dict[str, tuple]) -> dict[str, tuple]:
     raise VerificationError("cannot find an input size the model accepts; give it with --input NAME:1,3,H,W")
 
 
-def _auto_range(loaded) -> tuple[float, float]:
+def _auto_range(model) -> tuple[float, float]:
     """Raw pixels (0..255) when the graph starts with mean/scale preprocessing, else -1..1."""
-    graph = loaded.model.graph
-    first = {node.op_type for inp in graph.inputs for node, _ in inp.uses()}
-    big = any(
-        (v.const_value is not None and v.const_value.size == 1 and abs(float(v.const_value.numpy().ravel()[0])) >= 1.0)
-        for inp in graph.inputs for node, _ in inp.uses() if node.op_type in ("Sub", "Add") for v in node.inputs)
-    return (0.0, 255.0) if first & {"Sub", "Add"} and big else (-1.0, 1.0)
+    from onnx import numpy_helper
+
+    graph = model.graph
+    inputs = {i.name for i in graph.input} - {i.name for i in graph.initializer}
+    consts = {i.name: i for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type in ("Sub", "Add") and inputs & set(node.input):
+            for name in node.input:
+                if name in consts and numpy_helper.to_array(consts[name]).size == 1 \
+                        and abs(float(numpy_helper.to_array(consts[name]).ravel()[0])) >= 1.0:
+                    return (0.0, 255.0)
+    return (-1.0, 1.0)
 
 
 def verify(source: str | Path, converted: str | Path | None = None, params: str | Path | None = None,
@@ -80,22 +86,27 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
 
     from modelport.convert import load
     from modelport.fileio import find_params
-    from modelport.frontends.mxnet.importer import MXNetImporter  # noqa: F401 - registry load
     from modelport.runtimes.mxnet_runner import MXNetRunner
     from modelport.runtimes.onnxruntime_runner import OnnxRuntimeRunner
 
     source = Path(source)
     params = Path(params) if params else find_params(source)
-    loaded = load(source, params, inputs)
+    if converted is None:
+        candidate = OnnxRuntimeRunner(ir.to_proto(load(source, params, inputs).model))
+    else:
+        candidate = OnnxRuntimeRunner(converted)
     reference = MXNetRunner(source, params)
-    candidate = OnnxRuntimeRunner(str(converted) if converted else ir.to_proto(loaded.model))
-    guessed = {v.name: tuple(d if isinstance(d, int) else None for d in v.shape.dims) for v in loaded.model.graph.inputs}
+    guessed = {}
+    for value in candidate.model.graph.input:
+        if value.name in candidate.input_names():
+            dims = value.type.tensor_type.shape.dim
+            guessed[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
     guessed.update(inputs or {})
     plan = list(shapes) if shapes else [_base_shapes(reference, guessed)]
     if not shapes and extra_shapes:
         accepted = [v for v in _variants(plan[0]) if reference.infer_shapes(v)]
         plan += accepted[:1]
-    report = VerifyReport(str(source), str(converted or "<in memory>"), input_range=input_range or _auto_range(loaded))
+    report = VerifyReport(str(source), str(converted or "<in memory>"), input_range=input_range or _auto_range(candidate.model))
     op_of = {o: n.op_type for n in candidate.model.graph.node for o in n.output}
     rng = np.random.default_rng(seed)
     heads = reference.head_names()

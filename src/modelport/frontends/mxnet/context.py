@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 OPSET = 17
 _SMALL_CONST = 4096  # constants up to this many elements are passed to inference as data
+_FOLD_LIMIT = 65536  # nodes whose inputs are all constants this small are evaluated at conversion
+_NO_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Identity"}
 
 
 class NodeProblem(Exception):
@@ -170,17 +172,36 @@ class OpContext:
 
     def op(self, op_type: str, inputs: list, attributes: dict | None = None,
            num_outputs: int = 1) -> ir.Value | list[ir.Value]:
+        """Emit one ONNX node (shape-inferred); folded to constants when every input is a small constant."""
         self._count += 1
         node = ir.Node("", op_type, inputs, attributes=ir.convenience.convert_attributes(attributes or {}),
                        num_outputs=num_outputs, name=f"{self.name}__{op_type}{self._count}")
         for k, value in enumerate(node.outputs):
             value.name = f"{self.name}__{op_type.lower()}{self._count}" + (f"_{k}" if num_outputs > 1 else "")
+        folded = self._fold(node)
+        if folded is not None:
+            return folded[0] if num_outputs == 1 else folded
         try:
             infer_node(node)
         except onnx.shape_inference.InferenceError as exc:
             self.fail(f"{op_type} does not fit its inputs: {str(exc).splitlines()[0][:300]}")
         self.importer.nodes.append(node)
         return node.outputs[0] if num_outputs == 1 else list(node.outputs)
+
+    def _fold(self, node: ir.Node) -> list[ir.Value] | None:
+        """Evaluate a node of small constants with ONNX's reference evaluator (shape arithmetic)."""
+        consts = [v.const_value if v is not None else None for v in node.inputs]
+        present = [c for c in consts if c is not None]
+        if (not node.inputs or len(present) != sum(v is not None for v in node.inputs)
+                or sum(c.size for c in present) > _FOLD_LIMIT or node.op_type in _NO_FOLD):
+            return None
+        from onnx.reference import ReferenceEvaluator
+
+        proto = ir.serde.serialize_node(node)
+        feeds = {v.name: c.numpy() for v, c in zip(node.inputs, consts) if v is not None}
+        results = ReferenceEvaluator(proto).run(None, feeds)
+        return [self.const(np.asarray(r), f"{node.op_type.lower()}{self._count}_{k}", np.asarray(r).dtype)
+                for k, r in enumerate(results)]
 
     def fail(self, message: str, kind: str = "node"):
         raise NodeProblem(f"node '{self.name}' ({self.node.op}): {message}", kind)
