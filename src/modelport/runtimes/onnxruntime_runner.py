@@ -45,28 +45,47 @@ class OnnxRuntimeRunner:
     def head_names(self) -> list[str]:
         return list(self._heads)
 
+    def _value_types(self) -> dict[str, onnx.ValueInfoProto]:
+        """Types of every value: the model's value_info, completed by shape inference on a
+        weight-free copy of the graph (initializers declared as typed inputs)."""
+        graph = self.model.graph
+        typed = {v.name: v for v in graph.value_info}
+        if all(name in typed for name in self._order):
+            return typed
+        light = onnx.ModelProto(ir_version=self.model.ir_version)
+        light.opset_import.extend(self.model.opset_import)
+        light.graph.node.extend(graph.node)
+        light.graph.input.extend(i for i in graph.input if i.name not in {t.name for t in graph.initializer})
+        light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                                 for t in graph.initializer)
+        light.graph.output.extend(graph.output)
+        light.graph.value_info.extend(graph.value_info)
+        try:
+            light = onnx.shape_inference.infer_shapes(light)
+        except Exception:  # noqa: BLE001 - keep what the model already declares
+            return typed
+        return {v.name: v for v in light.graph.value_info}
+
     def _session(self, expose_all: bool):
         if expose_all not in self._sessions:
-            model = self.model
+            outputs = list(self.model.graph.output)
             if expose_all:
-                model = onnx.ModelProto()
-                model.CopyFrom(self.model)
-                try:
-                    model = onnx.shape_inference.infer_shapes(model)
-                except Exception:  # noqa: BLE001 - keep what the model already declares
-                    pass
-                typed = {v.name: v for v in list(model.graph.value_info)}
+                typed = self._value_types()
                 present = set(self._heads)
                 for name in self._order:
                     if name not in present and name in typed:
-                        model.graph.output.append(typed[name])
+                        self.model.graph.output.append(typed[name])
                         present.add(name)
             opts = self.ort.SessionOptions()
             opts.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_DISABLE_ALL
             opts.log_severity_level = 3
             try:
-                self._sessions[expose_all] = self.ort.InferenceSession(
-                    model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+                raw = self.model.SerializeToString()
+            finally:
+                del self.model.graph.output[:]
+                self.model.graph.output.extend(outputs)
+            try:
+                self._sessions[expose_all] = self.ort.InferenceSession(raw, opts, providers=["CPUExecutionProvider"])
             except Exception as exc:  # noqa: BLE001 - ORT raises its own types
                 raise VerificationError(f"onnxruntime cannot load the model: {str(exc).splitlines()[0]}") from None
         return self._sessions[expose_all]
