@@ -111,10 +111,17 @@ def test_train_variable_sizes_loss_goes_down_and_checkpoint_loads(tmp_path):
     assert accuracy >= 0.9, accuracy
 
 
-def test_trained_checkpoint_helper(tmp_path):
+def test_trained_checkpoint_converts_and_verifies(tmp_path, capsys):
+    from modelport.cli import main
+
     prefix, epoch = _trained_checkpoint(tmp_path)
     symbol, arg, _ = mx.model.load_checkpoint(prefix, epoch)
     assert "data" in symbol.list_arguments() and "fc_weight" in arg
+    out = tmp_path / "onnx"
+    assert main(["convert", f"{prefix}-symbol.json", "--to", "onnx", "-o", str(out), "--input", "data:1,3,20,20"]) == 0
+    assert main(["verify", f"{prefix}-symbol.json", str(out / "tiny_cnn.onnx"), "--input", "data:1,3,20,20"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("MATCH") == 2, printed  # at 20x20 and at an odd size
 
 
 def test_two_devices_train_like_one(tmp_path):
