@@ -139,3 +139,17 @@ def test_existing_output_folder_is_kept_and_untouched_on_failure(tmp_path, capsy
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert np.array_equal(np.frombuffer((out / "keep.txt").read_bytes(), np.uint8),
                           np.frombuffer(b"mine", np.uint8))
+
+
+def test_files_that_do_not_follow_prefix_epoch_naming(tmp_path, capsys):
+    symbol, params = _save_model(tmp_path)
+    graph, weights = tmp_path / "graph.json", tmp_path / "weights.bin"
+    symbol.rename(graph)
+    params.rename(weights)
+    code, text = _run(capsys, "convert", str(graph), "-o", str(tmp_path / "out"))
+    _assert_clean_failure(code, text, tmp_path / "out", "give the .params file too")
+    code, text = _run(capsys, "convert", str(graph), str(weights), "-o", str(tmp_path / "out"), "--input", "data:1,3,9,9")
+    assert code == 0, text
+    code, text = _run(capsys, "verify", str(graph), str(tmp_path / "out" / "graph.onnx"), str(weights),
+                      "--input", "data:1,3,9,9")
+    assert code == 0 and "MATCH" in text, text

@@ -1,12 +1,10 @@
 """The generated docs are current."""
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_supported_ops_table_is_generated_from_registry(tmp_path):
+def test_supported_ops_table_is_generated_from_registry():
     before = (ROOT / "docs" / "mxnet-ops.md").read_text()
     from modelport.frontends.mxnet.registry import load_all
     registry = load_all()

@@ -19,10 +19,10 @@ err = Console(stderr=True)
 
 
 def _split_files(files: list[str]) -> dict:
-    """Positional files after the symbol: a .params and/or a converted model, in any order."""
+    """Positional files after the symbol: the converted model (.onnx) and/or the weights (any name)."""
     out = {"params": None, "converted": None}
     for f in files:
-        key = "params" if f.endswith(".params") else "converted"
+        key = "converted" if f.endswith(".onnx") else "params"
         if out[key] is not None:
             raise ModelportError(f"two {key} files given: {out[key]} and {f}")
         out[key] = f
@@ -34,7 +34,7 @@ def cmd_convert(args) -> int:
 
     files = _split_files(args.files)
     if files["converted"]:
-        raise ModelportError(f"{files['converted']}: expected a .params file after the symbol")
+        raise ModelportError(f"{files['converted']}: expected the weights (.params) after the symbol, not a model")
     result = convert(args.symbol, files["params"], to=args.to, output_dir=args.output,
                      inputs=parse_input_spec(args.input), dynamic=not args.static, progress=True)
     graph = result.loaded.model.graph

@@ -1,6 +1,7 @@
 """Gluon model-zoo architectures (random weights, non-trivial BatchNorm statistics) match MXNet."""
 import mxnet as mx
 import numpy as np
+import onnx
 import pytest
 
 import modelport
@@ -47,6 +48,7 @@ def export_zoo(name: str, shape: tuple, folder, seed: int = 0):
 def test_zoo_architecture_matches_mxnet(tmp_path, name, shape, second):
     symbol, params = export_zoo(name, shape, tmp_path)
     result = modelport.convert(symbol, params, output_dir=tmp_path / "onnx", inputs={"data": shape})
+    onnx.checker.check_model(str(result.files[0]), full_check=True)
     report = modelport.verify(symbol, result.files[0], params, shapes=[{"data": shape}, {"data": second}],
                               stop_at_first=True)
     for run in report.runs:
