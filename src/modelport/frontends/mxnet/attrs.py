@@ -68,6 +68,13 @@ class Attrs:
     def str(self, key: str) -> str:
         return self._required(key).strip("'\"")
 
+    def choice(self, key: str, allowed) -> str:
+        """A string attribute that must be one of ``allowed`` (e.g. a dict of handlers)."""
+        value = self.str(key)
+        if value not in allowed:
+            raise self._error(key, f"is '{value}'; supported: {', '.join(sorted(allowed))}")
+        return value
+
     def bool(self, key: str) -> bool:
         value = self._required(key).lower()
         if value in _TRUE:

@@ -43,9 +43,7 @@ UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "lo
 
 @mxnet_op("Activation")
 def activation(ctx):
-    act = ctx.attrs.str("act_type")
-    if act not in ACTIVATION:
-        ctx.fail(f"act_type '{act}' is not supported (known: {', '.join(ACTIVATION)})")
+    act = ctx.attrs.choice("act_type", ACTIVATION)
     return [ctx.op(ACTIVATION[act], [ctx.input(0)])]
 
 
@@ -119,7 +117,5 @@ LEAKY = {"leaky": _leaky, "rrelu": _rrelu, "elu": _elu, "selu": _selu, "gelu": _
 
 @mxnet_op("LeakyReLU", weight_slots=(1,))
 def leaky_relu(ctx):
-    act = ctx.attrs.str("act_type")
-    if act not in LEAKY:
-        ctx.fail(f"act_type '{act}' is not supported (known: {', '.join(LEAKY)})")
+    act = ctx.attrs.choice("act_type", LEAKY)
     return [LEAKY[act](ctx, ctx.input(0))]

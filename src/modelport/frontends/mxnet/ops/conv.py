@@ -9,31 +9,17 @@ where t = stride*(in-1) + dilated_kernel - target; ONNX ConvTranspose's
 """
 from __future__ import annotations
 
+from modelport.frontends.mxnet.ops._window import check_channel_first, spatial
 from modelport.frontends.mxnet.registry import mxnet_op
 
 
-def _layout_check(ctx) -> None:
-    layout = ctx.attrs.optional("layout", "str")
-    if layout not in (None, "NCW", "NCHW", "NCDHW"):
-        ctx.fail(f"layout {layout} is not supported (only channel-first layouts)")
-
-
-def _spatial(ctx, key: str, n: int, fill: int) -> list[int]:
-    values = list(ctx.attrs.ints(key))
-    if not values:
-        return [fill] * n
-    if len(values) != n:
-        ctx.fail(f"'{key}' has {len(values)} values for a {n}-D kernel")
-    return values
-
-
 def _common(ctx):
-    _layout_check(ctx)
+    check_channel_first(ctx)
     kernel = list(ctx.attrs.ints("kernel"))
     if not kernel:
         ctx.fail("'kernel' is empty")
     n = len(kernel)
-    return kernel, _spatial(ctx, "stride", n, 1), _spatial(ctx, "dilate", n, 1), _spatial(ctx, "pad", n, 0)
+    return kernel, spatial(ctx, "stride", n, 1), spatial(ctx, "dilate", n, 1), spatial(ctx, "pad", n, 0)
 
 
 @mxnet_op("Convolution", weight_slots=(1, 2))
@@ -64,7 +50,7 @@ def deconvolution(ctx):
         attributes["output_shape"] = target
     else:
         attributes["pads"] = pad + pad
-        adj = _spatial(ctx, "adj", len(kernel), 0)
+        adj = spatial(ctx, "adj", len(kernel), 0)
         if any(adj):
             attributes["output_padding"] = adj
     return [ctx.op("ConvTranspose", inputs, attributes)]

@@ -90,9 +90,7 @@ L2_AXES = {"instance": lambda rank: list(range(1, rank)), "channel": lambda rank
 def l2_normalization(ctx):
     x = ctx.input(0)
     rank = ctx.need_rank(x)
-    mode = ctx.attrs.str("mode")
-    if mode not in L2_AXES:
-        ctx.fail(f"mode '{mode}' is not supported (known: {', '.join(L2_AXES)})")
+    mode = ctx.attrs.choice("mode", L2_AXES)
     if mode != "instance" and rank < 3:
         ctx.fail(f"mode '{mode}' needs an input of rank >= 3 (MXNet refuses it too), got rank {rank}")
     squares = ctx.op("Mul", [x, x])

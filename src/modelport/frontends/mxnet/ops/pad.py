@@ -18,9 +18,7 @@ _MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect"}
 def pad(ctx):
     data = ctx.input(0)
     rank = ctx.need_rank(data)
-    mode = ctx.attrs.str("mode")
-    if mode not in _MODES:
-        ctx.fail(f"mode {mode!r} is not one of {sorted(_MODES)}")
+    mode = ctx.attrs.choice("mode", _MODES)
     width = list(ctx.attrs.ints("pad_width"))
     if len(width) != 2 * rank or min(width, default=0) < 0:
         ctx.fail(f"pad_width {tuple(width)} must hold {2 * rank} non-negative numbers for a rank-{rank} input")

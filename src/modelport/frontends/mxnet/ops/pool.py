@@ -39,19 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from modelport.frontends.mxnet.ops._window import check_channel_first, spatial
 from modelport.frontends.mxnet.registry import mxnet_op
 
 _FLT_MAX = float(np.finfo(np.float32).max)
-_CHANNEL_FIRST = ("NCW", "NCHW", "NCDHW")
-
-
-def _spatial(ctx, key: str, n: int, fill: int) -> list[int]:
-    values = list(ctx.attrs.ints(key))
-    if not values:
-        return [fill] * n
-    if len(values) != n:
-        ctx.fail(f"'{key}' has {len(values)} values for a {n}-D kernel")
-    return values
 
 
 def _p_value(ctx) -> int:
@@ -192,13 +183,9 @@ _GLOBAL = {
 
 @mxnet_op("Pooling")
 def pooling(ctx):
-    layout = ctx.attrs.optional("layout", "str")
-    if layout not in (None, *_CHANNEL_FIRST):
-        ctx.fail(f"layout {layout} is not supported (only channel-first layouts)")
+    check_channel_first(ctx)
     x = ctx.input(0)
-    pool_type = ctx.attrs.str("pool_type")
-    if pool_type not in _WINDOWED:
-        ctx.fail(f"pool_type '{pool_type}' is unknown")
+    pool_type = ctx.attrs.choice("pool_type", _WINDOWED)
     rank = ctx.need_rank(x)
     if rank < 3:
         ctx.fail(f"input rank {rank}: pooling needs (N, C, spatial...)")
@@ -213,7 +200,7 @@ def pooling(ctx):
             ctx.fail("pooling_convention 'same' takes no pad (MXNet refuses it too)")
         pad = [0] * len(kernel)
     else:
-        pad = _spatial(ctx, "pad", len(kernel), 0)
-    stride = _spatial(ctx, "stride", len(kernel), 1)
+        pad = spatial(ctx, "pad", len(kernel), 0)
+    stride = spatial(ctx, "stride", len(kernel), 1)
     plan = _plan(ctx, kernel, stride, pad, convention)
     return [_WINDOWED[pool_type](ctx, x, kernel, stride, plan)]

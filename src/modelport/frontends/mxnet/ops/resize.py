@@ -76,9 +76,7 @@ _SAMPLERS = {"nearest": _nearest, "bilinear": _bilinear}
 def upsampling(ctx):
     if ctx.need_rank(ctx.input(0)) != 4:
         ctx.fail("UpSampling takes NCHW (rank-4) input")
-    kind = ctx.attrs.str("sample_type")
-    if kind not in _SAMPLERS:
-        ctx.fail(f"sample_type {kind!r} is not one of {sorted(_SAMPLERS)}")
+    kind = ctx.attrs.choice("sample_type", _SAMPLERS)
     return [_SAMPLERS[kind](ctx)]
 
 
@@ -128,9 +126,7 @@ def bilinear_resize(ctx):
     data = ctx.input(0)
     if ctx.need_rank(data) != 4:
         ctx.fail("BilinearResize2D takes NCHW (rank-4) input")
-    mode = ctx.attrs.str("mode")
-    if mode not in _MODES:
-        ctx.fail(f"mode {mode!r} is not one of {sorted(_MODES)}")
+    mode = ctx.attrs.choice("mode", _MODES)
     size_hw = _MODES[mode](ctx, dims_of(ctx, data, 2, 4))
     attributes = dict(_LINEAR, coordinate_transformation_mode=_ALIGN[ctx.attrs.bool("align_corners")])
     return [_resize_to(ctx, data, size_hw, attributes)]

@@ -79,9 +79,7 @@ ACTIVATION_MODES = {"instance": _softmax_instance, "channel": _softmax_channel}
 
 @mxnet_op("SoftmaxActivation")
 def softmax_activation(ctx):
-    mode = ctx.attrs.str("mode")
-    if mode not in ACTIVATION_MODES:
-        ctx.fail(f"mode '{mode}' is not supported (known: {', '.join(ACTIVATION_MODES)})")
+    mode = ctx.attrs.choice("mode", ACTIVATION_MODES)
     return [ACTIVATION_MODES[mode](ctx, ctx.input(0))]
 
 
