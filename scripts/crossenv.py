@@ -50,6 +50,10 @@ def main() -> int:
         except ImportError:
             pass
     folder.mkdir(parents=True, exist_ok=True)
+    import onnx
+    import onnxruntime
+
+    print(f"crossenv {mode}: numpy {np.__version__}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}")
     failures = 0
     for model in MXNET_MODELS:
         feeds, outs, digest = run_model(model)
