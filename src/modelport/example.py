@@ -57,13 +57,18 @@ def build_example(folder: Path, seed: int = 0) -> tuple[Path, Path]:
 
 
 def run_example(folder: Path, console) -> int:
-    """Build, inspect-lite, convert and verify the example; print the per-tensor tables."""
+    """Build, inspect, convert and verify the example; print the pitfalls and per-tensor tables."""
     from modelport.convert import convert
     from modelport.verify.api import verify
     from modelport.verify.report import print_verify
 
+    from modelport.inspect import inspect
+
     symbol, params = build_example(folder)
     console.print(f"built example model: {symbol}, {params}")
+    console.print("pitfalls this model hits (handled by the converter):")
+    for text in inspect(symbol, params, {"data": INPUT_SHAPE}).findings:
+        console.print(f"  - {text}")
     result = convert(symbol, params, to="onnx", output_dir=folder / "onnx",
                      inputs={"data": INPUT_SHAPE}, progress=True)
     console.print(f"converted -> {result.files[0]}")

@@ -43,6 +43,8 @@ def test_copied_zero_gamma_is_found_at_the_batchnorm(tmp_path):
             init.CopyFrom(numpy_helper.from_array(np.zeros(8, np.float32), init.name))
     path = tmp_path / "broken.onnx"
     onnx.save(broken, str(path))
+    from modelport.cli import main
+    assert main(["verify", str(symbol), str(path), "--input", "data:1,3,10,10"]) == 1
     report = modelport.verify(symbol, path, inputs={"data": (1, 3, 10, 10)})
     assert not report.ok
     cmp = report.runs[0].comparison
