@@ -153,3 +153,35 @@ def test_files_that_do_not_follow_prefix_epoch_naming(tmp_path, capsys):
     code, text = _run(capsys, "verify", str(graph), str(tmp_path / "out" / "graph.onnx"), str(weights),
                       "--input", "data:1,3,9,9")
     assert code == 0 and "MATCH" in text, text
+
+
+@pytest.mark.parametrize("layout", ["file", "file/sub", "folder-named-like-output"])
+def test_unusable_output_path(tmp_path, capsys, layout):
+    symbol, _ = _save_model(tmp_path)
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / layout
+    if layout.startswith("folder"):
+        (out / "net.onnx").mkdir(parents=True)
+    code, text = _run(capsys, "convert", str(symbol), "-o", str(out), "--input", "data:1,3,8,8")
+    assert code == 2 and "Traceback" not in text, text
+    assert str(tmp_path) in text
+    assert (tmp_path / "file").read_text() == "x"
+    if layout.startswith("folder"):
+        assert [p.name for p in out.iterdir()] == ["net.onnx"] and (out / "net.onnx").is_dir()
+
+
+def test_created_parent_folders_are_removed_on_failure(tmp_path, monkeypatch):
+    import modelport
+    from modelport.backends.onnx import writer
+    from modelport.errors import ModelportError
+
+    symbol, _ = _save_model(tmp_path)
+
+    def fail_midway(model, path):
+        path.write_bytes(b"half a model")
+        raise ModelportError("disk full")
+
+    monkeypatch.setattr(writer, "write_onnx", fail_midway)
+    with pytest.raises(ModelportError, match="disk full"):
+        modelport.convert(symbol, output_dir=tmp_path / "a" / "b" / "c")
+    assert not (tmp_path / "a").exists()

@@ -22,7 +22,8 @@ class LoadedModel:
     source: Path
     params: Path | None
     framework: str
-    notes: list[str] = field(default_factory=list)
+    graph: object = None  # the source graph as read (MXGraph)
+    weights: dict = field(default_factory=dict)  # source weights by name
 
 
 @dataclass
@@ -61,7 +62,7 @@ def load(source: str | Path, params: str | Path | None = None, inputs: dict | No
     weights = load_params(params_path)
     importer = MXNetImporter(graph, weights, input_shapes=inputs, dynamic=dynamic)
     model = importer.convert(progress=progress)
-    return LoadedModel(model, model_stem(source), source, params_path, "mxnet")
+    return LoadedModel(model, model_stem(source), source, params_path, "mxnet", graph, importer.weights)
 
 
 def convert(source: str | Path, params: str | Path | None = None, to: str = "onnx",

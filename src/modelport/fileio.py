@@ -51,20 +51,27 @@ def atomic_outputs(output_dir: str | Path):
     """Yield a staging folder; on success move its files into ``output_dir``, else leave nothing.
 
     Files are renamed into place only after everything was written, so a failed run
-    never leaves half-written outputs (and a folder it created is removed again).
+    never leaves half-written outputs (and folders it created are removed again).
     """
     output_dir = Path(output_dir)
-    created = not output_dir.exists()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".modelport-", dir=output_dir))
+    missing = [p for p in (output_dir, *output_dir.parents) if not p.exists()]
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".modelport-", dir=output_dir))
+    except OSError as exc:
+        raise ModelFileError(f"{output_dir}: cannot create the output folder ({exc.strerror})") from None
     try:
         yield staging
-        for item in sorted(staging.iterdir()):
+        items = sorted(staging.iterdir())
+        for item in items:
+            if (output_dir / item.name).is_dir():
+                raise ModelFileError(f"{output_dir / item.name}: a folder of that name is in the way")
+        for item in items:
             os.replace(item, output_dir / item.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if created:
-            shutil.rmtree(output_dir, ignore_errors=True)
+        if missing:
+            shutil.rmtree(missing[-1], ignore_errors=True)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

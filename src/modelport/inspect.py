@@ -32,12 +32,9 @@ def _shapes(model) -> dict[str, tuple]:
     """Every value's shape, by ONNX shape inference with data propagation over the whole graph."""
     import onnx
 
-    from modelport.backends.onnx.writer import skeleton
+    from modelport.backends.onnx.writer import skeleton, weightless
 
-    proto, inits = skeleton(model)
-    for value in inits:
-        proto.graph.input.append(onnx.helper.make_tensor_value_info(
-            value.name, value.const_value.dtype.value, [int(d) for d in value.const_value.shape.dims]))
+    proto = weightless(*skeleton(model))
     inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
     shapes = {}
     for info in list(inferred.graph.value_info) + list(inferred.graph.output):
@@ -49,17 +46,10 @@ def _shapes(model) -> dict[str, tuple]:
 def inspect(source: str | Path, params: str | Path | None = None, inputs: dict | None = None) -> InspectReport:
     """Describe an MXNet checkpoint; shapes are computed at ``inputs`` (static) when given."""
     from modelport.convert import load
-    from modelport.fileio import find_params
     from modelport.frontends.mxnet.findings import FINDINGS
-    from modelport.frontends.mxnet.params import load_params, split_arg_aux
-    from modelport.frontends.mxnet.reader import load_symbol
 
-    source = Path(source)
-    params = Path(params) if params else find_params(source)
-    graph = load_symbol(source)
-    args, aux = split_arg_aux(load_params(params))
-    weights = {**args, **aux}
     loaded = load(source, params, inputs, dynamic=not inputs)
+    graph, weights = loaded.graph, loaded.weights
     values = _shapes(loaded.model)
     layers = []
     for node in graph.nodes:
@@ -72,7 +62,7 @@ def inspect(source: str | Path, params: str | Path | None = None, inputs: dict |
     findings = [text for fn in FINDINGS for text in fn(graph, weights)]
     graph_inputs = {v.name: tuple(d if isinstance(d, int) else str(d) for d in v.shape.dims)
                     for v in loaded.model.graph.inputs}
-    return InspectReport(str(source), str(params), Counter(n.op for n in graph.nodes if not n.is_variable),
+    return InspectReport(str(source), str(loaded.params), Counter(n.op for n in graph.nodes if not n.is_variable),
                          layers, int(sum(np.prod(w.shape, dtype=np.int64) for w in weights.values())),
                          int(sum(w.nbytes for w in weights.values())), graph_inputs,
                          [graph.nodes[h[0]].name for h in graph.heads], findings)

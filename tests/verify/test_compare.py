@@ -49,3 +49,15 @@ def test_first_divergence_in_execution_order():
 def test_tensors_only_on_one_side_are_skipped():
     result = compare({"a": np.ones(2), "x": np.ones(2)}, {"a": np.ones(2), "y": np.ones(2)}, ["a", "x", "y"], ["a"])
     assert [r.name for r in result.rows] == ["a"] and result.ok
+
+
+def test_same_size_other_shape_diverges_but_size_1_axes_are_tolerated():
+    ref = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert not compare_one("x", ref, ref.reshape(3, 2), Tolerance()).ok
+    assert not compare_one("x", ref.reshape(1, 6, 1, 1), ref.reshape(1, 1, 1, 6), Tolerance()).ok
+    assert compare_one("x", ref.reshape(1, 6), ref.reshape(6), Tolerance()).ok
+
+
+def test_reference_tensors_missing_from_candidate_are_listed():
+    result = compare({"a": np.ones(2), "b": np.ones(2)}, {"a": np.ones(2)}, ["a", "b"], ["a"])
+    assert result.missing == ["b"] and result.ok

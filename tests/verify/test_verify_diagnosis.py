@@ -75,3 +75,14 @@ def test_verify_cli_exit_codes(tmp_path, capsys):
     assert main(["verify", str(symbol), "--input", "data:1,3,12,12"]) == 0
     out = capsys.readouterr().out
     assert "MATCH" in out and "conv2" in out and "cosine" in out
+
+
+def test_static_conversion_verifies_at_its_own_size_only(tmp_path, capsys):
+    from modelport.cli import main
+    symbol, params = _model(tmp_path)
+    out = tmp_path / "static"
+    assert main(["convert", str(symbol), "--static", "--input", "data:1,3,10,10", "-o", str(out)]) == 0
+    report = modelport.verify(symbol, out / "net.onnx")
+    assert report.ok and [r.shapes["data"] for r in report.runs] == [(1, 3, 10, 10)]
+    skipped = modelport.verify(symbol, out / "net.onnx", shapes=[{"data": (1, 3, 10, 10)}, {"data": (1, 3, 9, 9)}])
+    assert skipped.ok and "fixes other input sizes" in skipped.runs[1].skipped

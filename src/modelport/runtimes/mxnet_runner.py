@@ -54,9 +54,6 @@ class MXNetRunner:
     def input_names(self) -> list[str]:
         return [n for n in self.symbol.list_arguments() if n not in self.args and not n.endswith("_label")]
 
-    def label_names(self) -> list[str]:
-        return [n for n in self.symbol.list_arguments() if n not in self.args and n.endswith("_label")]
-
     def order(self) -> list[str]:
         return [tensor_name(n) for n in self._internal_names]
 

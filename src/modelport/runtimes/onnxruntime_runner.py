@@ -52,14 +52,9 @@ class OnnxRuntimeRunner:
         typed = {v.name: v for v in graph.value_info}
         if all(name in typed for name in self._order):
             return typed
-        light = onnx.ModelProto(ir_version=self.model.ir_version)
-        light.opset_import.extend(self.model.opset_import)
-        light.graph.node.extend(graph.node)
-        light.graph.input.extend(i for i in graph.input if i.name not in {t.name for t in graph.initializer})
-        light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
-                                 for t in graph.initializer)
-        light.graph.output.extend(graph.output)
-        light.graph.value_info.extend(graph.value_info)
+        from modelport.backends.onnx.writer import weightless
+
+        light = weightless(self.model)
         try:
             light = onnx.shape_inference.infer_shapes(light)
         except Exception:  # noqa: BLE001 - keep what the model already declares

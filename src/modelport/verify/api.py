@@ -49,6 +49,15 @@ def _variants(base: dict[str, tuple]) -> list[dict[str, tuple]]:
     return out
 
 
+def _fits(shapes: dict[str, tuple], declared: dict[str, tuple]) -> bool:
+    """True when every static dim the converted model declares equals the run's dim."""
+    for name, shape in shapes.items():
+        dims = declared.get(name)
+        if dims is not None and (len(dims) != len(shape) or any(d is not None and d != s for d, s in zip(dims, shape))):
+            return False
+    return True
+
+
 def _base_shapes(runner, guessed: dict[str, tuple]) -> dict[str, tuple]:
     if all(None not in s for s in guessed.values()) and runner.infer_shapes(guessed):
         return guessed
@@ -101,16 +110,20 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
         if value.name in candidate.input_names():
             dims = value.type.tensor_type.shape.dim
             guessed[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+    declared = dict(guessed)
     guessed.update(inputs or {})
     plan = list(shapes) if shapes else [_base_shapes(reference, guessed)]
     if not shapes and extra_shapes:
-        accepted = [v for v in _variants(plan[0]) if reference.infer_shapes(v)]
+        accepted = [v for v in _variants(plan[0]) if _fits(v, declared) and reference.infer_shapes(v)]
         plan += accepted[:1]
     report = VerifyReport(str(source), str(converted or "<in memory>"), input_range=input_range or _auto_range(candidate.model))
     op_of = {o: n.op_type for n in candidate.model.graph.node for o in n.output}
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
     for run_shapes in plan:
+        if not _fits(run_shapes, declared):
+            report.runs.append(ShapeRun(run_shapes, skipped="the converted model fixes other input sizes (--static)"))
+            continue
         if not reference.infer_shapes(run_shapes):
             report.runs.append(ShapeRun(run_shapes, skipped="MXNet does not accept this input size"))
             continue

@@ -37,6 +37,7 @@ class Comparison:
     rows: list[TensorResult] = field(default_factory=list)
     first_divergence: TensorResult | None = None
     diagnosis: str = ""
+    missing: list[str] = field(default_factory=list)  # reference tensors the candidate does not have
 
     @property
     def ok(self) -> bool:
@@ -68,8 +69,9 @@ def metrics(ref: np.ndarray, got: np.ndarray) -> tuple[float, float, float]:
 
 def compare_one(name: str, ref: np.ndarray, got: np.ndarray, tol: Tolerance, is_output=False) -> TensorResult:
     got_view = got
-    if ref.shape != got.shape and ref.size == got.size:
-        got_view = got.reshape(ref.shape)  # e.g. (1, N) vs (N,) from a runtime without batch axis
+    squeeze = lambda shape: tuple(d for d in shape if d != 1)  # noqa: E731
+    if got.ndim != ref.ndim and squeeze(ref.shape) == squeeze(got.shape):
+        got_view = got.reshape(ref.shape)  # a runtime without batch axis: (N,) for (1, N), (C, H, W) for (1, C, H, W)
     if ref.shape != got_view.shape:
         return TensorResult(name, ref.shape, got.shape, float("nan"), float("inf"), float("inf"), False,
                             is_output, note=f"shape {tuple(got.shape)} != {tuple(ref.shape)}")
@@ -88,7 +90,10 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
     heads = set(outputs)
     seen = set()
     for name in order:
-        if name in seen or name not in ref or name not in got:
+        if name in seen or name not in ref:
+            continue
+        if name not in got:
+            result.missing.append(name)
             continue
         seen.add(name)
         row = compare_one(name, ref[name], got[name], tol, name in heads)

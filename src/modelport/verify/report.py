@@ -53,6 +53,9 @@ def print_verify(report, console: Console, max_rows: int | None = None) -> None:
         console.print(comparison_table(cmp, f"{report.source} vs {report.converted} at {shapes}", max_rows))
         outs = cmp.outputs
         worst = min((r.cosine for r in outs), default=float("nan"))
+        if cmp.missing:
+            console.print(f"[yellow]{len(cmp.missing)} reference tensor(s) have no counterpart in the converted "
+                          f"model[/] (not compared): {', '.join(cmp.missing[:8])}{' ...' if len(cmp.missing) > 8 else ''}")
         if cmp.first_divergence is None:
             console.print(f"[green]MATCH[/] at {shapes}: {len(cmp.rows)} tensors compared, "
                           f"{len(outs)} output(s), worst output cosine {worst:.7f}")

@@ -1,5 +1,6 @@
 """Graph-level behaviour of the importer: inputs vs weights vs labels, names, edges."""
 import json
+import re
 
 import mxnet as mx
 import numpy as np
@@ -85,3 +86,56 @@ def test_input_shape_for_unknown_input_name_is_reported():
     args, aux = random_params(sym, {"data": (1, 3)})
     with pytest.raises(ConversionError, match="--input names 'image'"):
         convert_symbol(sym, args, aux, input_shapes={"image": (1, 3)})
+
+
+def _doc_and_params(sym, shapes):
+    args, aux = random_params(sym, shapes)
+    params = {f"arg:{k}": v.asnumpy() for k, v in args.items()}
+    params.update({f"aux:{k}": v.asnumpy() for k, v in aux.items()})
+    return json.loads(sym.tojson()), params
+
+
+def test_malformed_graphs_give_one_clear_error():
+    sym = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=3, name="fc"), name="sm")
+    doc, params = _doc_and_params(sym, {"data": (1, 4)})
+    ids = {n["name"]: i for i, n in enumerate(doc["nodes"])}
+    cases = {
+        "is a label input": lambda d: d["heads"].append([ids["sm_label"], 0, 0]),
+        "has no output #5": lambda d: d["heads"].__setitem__(0, [ids["fc"], 5, 0]),
+        "2 nodes are named 'fc'": lambda d: d["nodes"][ids["fc_weight"]].__setitem__("name", "fc"),
+        "expects an input #2, the graph gives 2": lambda d: d["nodes"][ids["fc"]]["inputs"].pop(),
+        "attribute 'num_hidden' is not an integer": lambda d: d["nodes"][ids["fc"]]["attrs"].__setitem__("num_hidden", "inf"),
+    }
+    for message, damage in cases.items():
+        broken = json.loads(json.dumps(doc))
+        damage(broken)
+        if message.startswith("2 nodes"):
+            params_used = {("arg:fc" if k == "arg:fc_weight" else k): v for k, v in params.items()}
+        else:
+            params_used = params
+        with pytest.raises(ConversionError, match=re.escape(message)):
+            MXNetImporter(parse_symbol(broken), params_used).convert()
+
+
+def test_head_on_a_weight_is_a_constant_output():
+    data = mx.sym.var("data")
+    w = mx.sym.var("fc_weight")
+    sym = mx.sym.Group([mx.sym.FullyConnected(data, weight=w, num_hidden=2, name="fc"), w])
+    args, aux = random_params(sym, {"data": (1, 3)})
+    proto = convert_symbol(sym, args, aux)
+    got = run_onnx(proto, {"data": np.ones((1, 3), np.float32)})
+    np.testing.assert_array_equal(got[1], args["fc_weight"].asnumpy())
+
+
+@pytest.mark.parametrize("attrs,message", [
+    ({"num_group": "0"}, "must be positive"),
+    ({"kernel": "(0, 3)"}, "must be positive"),
+    ({"num_filter": "3", "num_group": "2"}, "not divisible"),
+])
+def test_senseless_convolution_attributes(attrs, message):
+    for op in ("Convolution", "Deconvolution"):
+        sym = getattr(mx.sym, op)(mx.sym.var("data"), kernel=(3, 3), num_filter=4, name="c")
+        doc, params = _doc_and_params(sym, {"data": (1, 4, 8, 8)})
+        doc["nodes"][-1]["attrs"].update(attrs)
+        with pytest.raises(ConversionError, match=message):
+            MXNetImporter(parse_symbol(doc), params).convert()

@@ -78,3 +78,11 @@ def test_parse_symbol_keeps_heads_and_args():
     sym = mx.sym.FullyConnected(mx.sym.var("x"), num_hidden=3, name="fc")
     graph = parse_symbol(json.loads(sym.tojson()))
     assert graph.heads == [(3, 0)] and graph.arg_nodes == [0, 1, 2]
+
+
+@pytest.mark.parametrize("nodes", [[1, 2], {"a": 1}])
+def test_nodes_that_are_not_objects(tmp_path, nodes):
+    path = tmp_path / "x-symbol.json"
+    path.write_text(json.dumps({"nodes": nodes, "heads": []}))
+    with pytest.raises(ModelFileError, match="not an MXNet symbol file"):
+        load_symbol(path)

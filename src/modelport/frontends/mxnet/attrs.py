@@ -87,7 +87,7 @@ class Attrs:
         value = self._required(key)
         try:
             return int(float(value)) if value.lower() not in ("none", "") else self._none(key)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise self._error(key, f"is not an integer: {value!r}") from None
 
     def float(self, key: str) -> float:
@@ -121,7 +121,9 @@ class Attrs:
         for item in items:
             if item is None and allow_none:
                 out.append(None)
-            elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            elif isinstance(item, int) and not isinstance(item, bool):
+                out.append(item)
+            elif isinstance(item, float) and item == item and abs(item) < 2**62:
                 out.append(item)
             else:
                 raise self._error(key, f"has a non-numeric entry: {value!r}")

@@ -108,20 +108,21 @@ class OpContext:
         entries = [e for n in graph.nodes for e in n.inputs] + list(graph.heads)
         return any(src == self.node.id and k == index for src, k in entries)
 
+    def _source(self, i: int):
+        if i >= self.num_inputs:
+            self.fail(f"expects an input #{i}, the graph gives {self.num_inputs}")
+        return self.importer.graph.nodes[self.node.inputs[i][0]]
+
     def weight(self, i: int) -> np.ndarray:
         """The params-file array feeding input slot i (resolved by graph edge, not by name)."""
-        src = self.importer.graph.nodes[self.node.inputs[i][0]]
+        src = self._source(i)
         array = self.importer.weights.get(src.name) if src.is_variable else None
         if array is None:
             self.fail(f"input #{i} ('{src.name}') must be a weight, but the params file has no '{src.name}'", "weight")
         return array
 
-    def has_weight(self, i: int) -> bool:
-        src = self.importer.graph.nodes[self.node.inputs[i][0]]
-        return src.is_variable and src.name in self.importer.weights
-
     def weight_name(self, i: int) -> str:
-        return self.importer.graph.nodes[self.node.inputs[i][0]].name
+        return self._source(i).name
 
     def check_weight_shape(self, i: int, expected: tuple) -> np.ndarray:
         """Weight i, after checking its shape against what the graph implies (None = any)."""

@@ -128,6 +128,14 @@ class MXNetImporter:
                         problems.append(f"node '{node.name}' ({node.op}): weight '{src.name}' is missing from the params file")
         if not self.input_nodes:
             problems.append("the graph has no input (every variable is in the params file)")
+        names = Counter(n.name for n in self.graph.nodes)
+        problems += [f"{count} nodes are named '{name}': names must be unique" for name, count in names.items() if count > 1]
+        for src, index in self.graph.heads:
+            head = self.graph.nodes[src]
+            if src in self.labels:
+                problems.append(f"output '{head.name}' is a label input, which does not exist at inference")
+            elif head.is_variable and index != 0:
+                problems.append(f"output '{head.name}' output #{index}: a variable has one output")
         if problems:
             raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
 
@@ -189,7 +197,11 @@ class MXNetImporter:
             raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
         outputs = []
         for head in self.graph.heads:
-            value = self.values[head]
+            if head not in self.values and not self.graph.nodes[head[0]].is_variable:
+                node = self.graph.nodes[head[0]]
+                raise ConversionError([f"output '{node.name}' #{head[1]}: the {node.op} node has no output #{head[1]}"],
+                                      header=f"{self.graph.path}: the model cannot be converted")
+            value = self.value_of(head)
             if value in outputs or value.producer() is None:
                 ctx = OpContext(self, self.graph.nodes[head[0]])
                 value = ctx.op("Identity", [value])
@@ -198,6 +210,3 @@ class MXNetImporter:
         graph = ir.Graph(inputs, outputs, nodes=self.nodes, initializers=list(self.initializers.values()),
                          opset_imports={"": OPSET}, name=self.graph.path.rsplit("/", 1)[-1])
         return ir.Model(graph, ir_version=8, producer_name="modelport")
-
-    def op_counts(self) -> Counter:
-        return Counter(n.op for n in self.graph.nodes if not n.is_variable)

@@ -18,6 +18,7 @@ Arrays are zero-copy views into the file's bytes.
 """
 from __future__ import annotations
 
+import math
 import os
 import struct
 from pathlib import Path
@@ -79,7 +80,7 @@ def _read_array(cur: _Cursor, index: int) -> np.ndarray:
         return np.zeros((0,), np.float32)
     cur.unpack("ii", f"array {index} context")
     (flag,) = cur.unpack("i", f"array {index} dtype")
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    count = math.prod(dims)  # Python ints: no wrap-around on hostile dims
     if flag == BFLOAT16_FLAG:
         raw = np.frombuffer(cur.take(count * 2, f"array {index} data"), dtype="<u2")
         return (raw.astype(np.uint32) << 16).view(np.float32).reshape(dims)

@@ -79,7 +79,11 @@ def parse_symbol(doc: dict, path: str = "<memory>") -> MXGraph:
         raw_nodes = doc["nodes"]
         nodes: list[MXNode] = []
         dialects = set()
+        if not isinstance(raw_nodes, list):
+            raise ValueError("'nodes' must be a list")
         for i, raw in enumerate(raw_nodes):
+            if not isinstance(raw, dict):
+                raise ValueError(f"node {i} is not an object")
             attrs, dialect = _node_attrs(raw)
             dialects.add(dialect)
             inputs = [_entry(e, f"node {i} ({raw.get('name')}) inputs") for e in raw["inputs"]]

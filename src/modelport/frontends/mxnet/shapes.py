@@ -74,8 +74,3 @@ def symbolic_shape(shape: tuple) -> tuple:
         names = SPATIAL_NAMES[-(len(shape) - 2):] if len(shape) - 2 <= 3 else [f"S{i}" for i in range(len(shape) - 2)]
         out[2:] = names
     return tuple(out)
-
-
-def concrete_shape(shape: tuple, spatial: int = 64) -> tuple:
-    """Fill unknown dims for a test run: batch 1, spatial ``spatial``."""
-    return tuple((1 if i == 0 else spatial) if d is None else d for i, d in enumerate(shape))

@@ -14,18 +14,25 @@ from modelport.frontends.mxnet.registry import mxnet_op
 
 
 def _common(ctx):
+    """(kernel, stride, dilate, pad, num_filter, num_group), each checked for sense."""
     check_channel_first(ctx)
     kernel = list(ctx.attrs.ints("kernel"))
     if not kernel:
         ctx.fail("'kernel' is empty")
     n = len(kernel)
-    return kernel, spatial(ctx, "stride", n, 1), spatial(ctx, "dilate", n, 1), spatial(ctx, "pad", n, 0)
+    stride, dilate, pad = spatial(ctx, "stride", n, 1), spatial(ctx, "dilate", n, 1), spatial(ctx, "pad", n, 0)
+    filters, groups = ctx.attrs.int("num_filter"), ctx.attrs.int("num_group")
+    if min(kernel + stride + dilate + [filters, groups]) <= 0 or min(pad) < 0:
+        ctx.fail(f"kernel {kernel}, stride {stride}, dilate {dilate}, num_filter {filters} and num_group "
+                 f"{groups} must be positive, pad {pad} non-negative")
+    if filters % groups:
+        ctx.fail(f"num_filter {filters} is not divisible by num_group {groups}")
+    return kernel, stride, dilate, pad, filters, groups
 
 
 @mxnet_op("Convolution", weight_slots=(1, 2))
 def convolution(ctx):
-    kernel, stride, dilate, pad = _common(ctx)
-    filters, groups = ctx.attrs.int("num_filter"), ctx.attrs.int("num_group")
+    kernel, stride, dilate, pad, filters, groups = _common(ctx)
     ctx.check_weight_shape(1, (filters, None, *kernel))
     inputs = [ctx.input(0), ctx.input(1)]
     if not ctx.attrs.bool("no_bias"):
@@ -37,8 +44,7 @@ def convolution(ctx):
 
 @mxnet_op("Deconvolution", weight_slots=(1, 2))
 def deconvolution(ctx):
-    kernel, stride, dilate, pad = _common(ctx)
-    filters, groups = ctx.attrs.int("num_filter"), ctx.attrs.int("num_group")
+    kernel, stride, dilate, pad, filters, groups = _common(ctx)
     ctx.check_weight_shape(1, (None, filters // groups, *kernel))
     inputs = [ctx.input(0), ctx.input(1)]
     if not ctx.attrs.bool("no_bias"):
