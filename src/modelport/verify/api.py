@@ -79,8 +79,8 @@ def _auto_range(model) -> tuple[float, float]:
     for node in graph.node:
         if node.op_type in ("Sub", "Add") and inputs & set(node.input):
             for name in node.input:
-                if name in consts and numpy_helper.to_array(consts[name]).size == 1 \
-                        and abs(float(numpy_helper.to_array(consts[name]).ravel()[0])) >= 1.0:
+                value = numpy_helper.to_array(consts[name]) if name in consts else None
+                if value is not None and value.size == 1 and abs(float(value.ravel()[0])) >= 1.0:
                     return (0.0, 255.0)
     return (-1.0, 1.0)
 

@@ -11,7 +11,6 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 
-from modelport.errors import ConversionError
 from modelport.frontends.mxnet.attrs import Attrs
 from modelport.frontends.mxnet.reader import MXNode
 
@@ -104,9 +103,9 @@ class OpContext:
 
     def output_read(self, index: int) -> bool:
         """Whether a later node or a graph head reads this node's output ``index``."""
-        graph = self.importer.graph
-        entries = [e for n in graph.nodes for e in n.inputs] + list(graph.heads)
-        return any(src == self.node.id and k == index for src, k in entries)
+        graph, entry = self.importer.graph, (self.node.id, index)
+        return entry in graph.heads or any(graph.nodes[c].inputs[slot] == entry
+                                           for c, slot in graph.consumers.get(self.node.id, []))
 
     def _source(self, i: int):
         if i >= self.num_inputs:
@@ -137,8 +136,9 @@ class OpContext:
         """Input i as an initializer; pass ``array`` to store a transformed copy instead."""
         if array is None:
             return self.input(i)
-        name = self.weight_name(i)
-        if self.importer.use_count(name) > 1:
+        src = self._source(i)
+        name = src.name
+        if len(self.importer.graph.consumers.get(src.id, [])) > 1:
             name = f"{name}__{self.name}"
         return self.importer.add_initializer(name, array)
 
@@ -207,7 +207,3 @@ class OpContext:
     def fail(self, message: str, kind: str = "node"):
         raise NodeProblem(f"node '{self.name}' ({self.node.op}): {message}", kind)
 
-
-def raise_problems(problems: list[str], header: str) -> None:
-    if problems:
-        raise ConversionError(problems, header=header)

@@ -79,10 +79,6 @@ class MXNetImporter:
                   and n.id not in labels and self.graph.consumers.get(n.id)]
         return labels, inputs
 
-    def use_count(self, name: str) -> int:
-        node = self.graph.by_name(name)
-        return len(self.graph.consumers.get(node.id, []))
-
     # -- values -------------------------------------------------------------------
     def add_initializer(self, name: str, array: np.ndarray) -> ir.Value:
         if name in self.initializers:
