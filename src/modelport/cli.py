@@ -18,11 +18,13 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _split_files(files: list[str]) -> dict:
-    """Positional files after the symbol: the converted model (.onnx) and/or the weights (any name)."""
+def _split_files(files: list[str], converted_ok: bool = True) -> dict:
+    """Positional files after the source: a converted model (a file some target writes) and/or weights."""
+    from modelport import targets
+
     out = {"params": None, "converted": None}
     for f in files:
-        key = "converted" if f.endswith(".onnx") else "params"
+        key = "converted" if converted_ok and targets.for_file(f) else "params"
         if out[key] is not None:
             raise ModelportError(f"two {key} files given: {out[key]} and {f}")
         out[key] = f
@@ -32,14 +34,13 @@ def _split_files(files: list[str]) -> dict:
 def cmd_convert(args) -> int:
     from modelport.convert import convert, parse_input_spec
 
-    files = _split_files(args.files)
-    if files["converted"]:
-        raise ModelportError(f"{files['converted']}: expected the weights (.params) after the symbol, not a model")
-    result = convert(args.symbol, files["params"], to=args.to, output_dir=args.output,
-                     inputs=parse_input_spec(args.input), dynamic=not args.static, progress=True)
+    files = _split_files(args.files, converted_ok=False)
+    result = convert(args.source, files["params"], to=args.to, output_dir=args.output,
+                     inputs=parse_input_spec(args.input), dynamic=not args.static, optimize=not args.no_optimize,
+                     progress=True)
     graph = result.loaded.model.graph
-    console.print(f"[green]converted[/] {args.symbol} ({len(list(graph))} ONNX nodes, "
-                  f"{len(graph.initializers)} weights) -> " + ", ".join(map(str, result.files)))
+    console.print(f"[green]converted[/] {args.source} -> {args.to}: {result.nodes_before} nodes in, "
+                  f"{result.nodes_after} out, {len(graph.initializers)} weights -> " + ", ".join(map(str, result.files)))
     return 0
 
 
@@ -50,8 +51,9 @@ def cmd_verify(args) -> int:
 
     files = _split_files(args.files)
     with node_progress("verifying", err) as tick:
-        report = verify(args.symbol, files["converted"], files["params"], inputs=parse_input_spec(args.input) or None,
-                        seed=args.seed, stop_at_first=args.stop_at_first, progress=tick)
+        report = verify(args.source, files["converted"], files["params"], inputs=parse_input_spec(args.input) or None,
+                        to=args.to, optimize=not args.no_optimize, seed=args.seed,
+                        stop_at_first=args.stop_at_first, progress=tick)
     print_verify(report, console, max_rows=args.max_rows)
     return 0 if report.ok else 1
 
@@ -61,7 +63,7 @@ def cmd_inspect(args) -> int:
     from modelport.inspect import inspect
 
     files = _split_files(args.files)
-    rep = inspect(args.symbol, files["params"], parse_input_spec(args.input) or None)
+    rep = inspect(args.source, files["params"], parse_input_spec(args.input) or None)
     ops = Table(title=f"{rep.source}: operators", header_style="bold")
     ops.add_column("op")
     ops.add_column("count", justify="right")
@@ -93,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p, help_files):
-        p.add_argument("symbol", help="MXNet prefix-symbol.json")
+        p.add_argument("source", help="the source model: MXNet prefix-symbol.json, or a .onnx")
         p.add_argument("files", nargs="*", help=help_files)
         p.add_argument("--input", action="append", metavar="NAME:D1,D2,...",
                        help="input shape, e.g. data:1,3,224,224 (repeat for several inputs)")
@@ -103,10 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default="onnx", help="target format (onnx)")
     p.add_argument("-o", "--output", default=".", help="output folder")
     p.add_argument("--static", action="store_true", help="fix batch and spatial sizes to --input")
+    p.add_argument("--no-optimize", action="store_true",
+                   help="skip the folding passes (BatchNorm into conv, ...): every source tensor survives")
     p.set_defaults(fn=cmd_convert)
 
     p = sub.add_parser("verify", help="run source and converted model, compare every tensor")
-    model_args(p, "the converted .onnx (converted on the fly if omitted) and/or the .params")
+    model_args(p, "the converted model (converted on the fly if omitted) and/or the .params")
+    p.add_argument("--to", default="onnx", help="target to convert to on the fly when no converted model is given")
+    p.add_argument("--no-optimize", action="store_true", help="on-the-fly conversion without the folding passes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-at-first", action="store_true", help="stop at the first divergent tensor")
     p.add_argument("--max-rows", type=int, default=None, help="rows per table (default all)")

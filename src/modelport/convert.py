@@ -1,35 +1,28 @@
-"""``modelport.convert``: a source model in, checked target files out (all or nothing)."""
+"""The pipeline: load -> contract -> target passes -> target check -> atomic write.
+
+    load(files)            frontend chosen by file type        -> Loaded (ir.Model, findings, reference)
+    check_contract(model)  opset, IR version, domains, names
+    passes                 the target profile's pipeline (targets/<name>.py says why in that order)
+    target.check(model)    every op the target cannot take, listed at once, before writing
+    target.write(model)    into a staging folder, renamed into place when complete
+"""
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import onnx_ir as ir
-
-from modelport.errors import ModelportError
-from modelport.fileio import atomic_outputs, find_params, model_stem
-
-TARGETS = ("onnx",)
-
-
-@dataclass
-class LoadedModel:
-    """A source model read into the IR, with what was learnt on the way."""
-
-    model: ir.Model
-    stem: str
-    source: Path
-    params: Path | None
-    framework: str
-    graph: object = None  # the source graph as read (MXGraph)
-    weights: dict = field(default_factory=dict)  # source weights by name
+from modelport.errors import ModelportError, UnsupportedOpsError
+from modelport.frontends.registry import Loaded
 
 
 @dataclass
 class ConvertResult:
     files: list[Path]
-    loaded: LoadedModel
+    loaded: Loaded
+    target: str
+    nodes_before: int = 0
+    nodes_after: int = 0
 
 
 def parse_input_spec(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
@@ -48,37 +41,47 @@ def parse_input_spec(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
 
 
 def load(source: str | Path, params: str | Path | None = None, inputs: dict | None = None,
-         dynamic: bool = True, progress=None) -> LoadedModel:
-    """Read a source model (MXNet ``-symbol.json`` + ``.params``) into the IR, without mxnet."""
-    from modelport.frontends.mxnet.importer import MXNetImporter
-    from modelport.frontends.mxnet.params import load_params
-    from modelport.frontends.mxnet.reader import load_symbol
+         dynamic: bool = True, progress=None) -> Loaded:
+    """Read a source model (MXNet -symbol.json + .params, or .onnx) into the IR."""
+    from modelport.frontends.registry import pick
 
     source = Path(source)
-    if source.suffix != ".json":
-        raise ModelportError(f"{source}: unsupported source format (expected an MXNet -symbol.json)")
-    graph = load_symbol(source)
-    params_path = Path(params) if params else find_params(source)
-    weights = load_params(params_path)
-    importer = MXNetImporter(graph, weights, input_shapes=inputs, dynamic=dynamic)
-    model = importer.convert(progress=progress)
-    return LoadedModel(model, model_stem(source), source, params_path, "mxnet", graph, importer.weights)
+    fe = pick(source)
+    return fe.load(source, Path(params) if params else None, inputs=inputs, dynamic=dynamic, progress=progress)
+
+
+def prepare(loaded: Loaded, to: str = "onnx", optimize: bool = True, extra: dict | None = None):
+    """Contract check, the target's passes and its check, in place. Returns the Target."""
+    from modelport import targets
+    from modelport.ir.contract import check_contract
+    from modelport.passes import run_passes
+
+    target = targets.get(to)
+    options = targets.Options(optimize=optimize, extra=dict(extra or {}))
+    check_contract(loaded.model)
+    run_passes(loaded.model, target.passes(options))
+    problems = target.check(loaded.model)
+    if problems:
+        raise UnsupportedOpsError(f"{loaded.source}: the {to} target cannot take {len(problems)} kind(s) of "
+                                  "node, nothing was written:\n" + "\n".join(f"  - {p}" for p in problems))
+    return target, options
 
 
 def convert(source: str | Path, params: str | Path | None = None, to: str = "onnx",
             output_dir: str | Path = ".", inputs: dict | None = None, dynamic: bool = True,
-            progress: bool = False) -> ConvertResult:
+            optimize: bool = True, progress: bool = False, extra: dict | None = None) -> ConvertResult:
     """Convert ``source`` to ``to`` under ``output_dir``. Nothing is written unless all succeeds."""
-    from modelport.backends.onnx.writer import write_onnx
+    from modelport import targets
+    from modelport.fileio import atomic_outputs
 
-    if to not in TARGETS:
-        raise ModelportError(f"--to {to}: unknown target (choose from {', '.join(TARGETS)})")
+    target = targets.get(to)
     with _progress(progress, "converting") as tick:
-        loaded = load(source, params, inputs, dynamic, progress=tick)
+        loaded = load(source, params, inputs, dynamic and not target.static_shapes, progress=tick)
+    before = sum(1 for _ in loaded.model.graph)
+    target, options = prepare(loaded, to, optimize, extra)
     with atomic_outputs(output_dir) as staging:
-        name = f"{loaded.stem}.onnx"
-        write_onnx(loaded.model, staging / name)
-    return ConvertResult([Path(output_dir) / name], loaded)
+        names = target.write(loaded.model, staging, loaded.stem, options)
+    return ConvertResult([Path(output_dir) / n for n in names], loaded, to, before, sum(1 for _ in loaded.model.graph))
 
 
 def _progress(enabled: bool, label: str):

@@ -1,7 +1,8 @@
-"""One runner per engine, all with ``run(feeds, outputs="all") -> {name: ndarray}``.
+"""One runner per engine, all behind the ``Runner`` protocol.
 
-Names are the ONNX/MXNet tensor names modelport keeps across conversion, so the
-comparator can match tensors between engines.
+Tensor names are the ones modelport keeps across conversion (source node names), so
+the comparator can match tensors between engines. Everything verify calls on a
+runner is in the protocol.
 """
 from __future__ import annotations
 
@@ -11,12 +12,28 @@ import numpy as np
 
 
 class Runner(Protocol):
-    name: str
+    name: str  # the engine, for messages and tables
 
-    def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
-        """Run once; ``outputs`` is "all" (every tensor the engine exposes), "heads", or names."""
+    def input_names(self) -> list[str]:
+        """The inputs to feed (weights and labels excluded)."""
 
-    def input_names(self) -> list[str]: ...
+    def input_dims(self) -> dict[str, tuple | None]:
+        """Declared input dims, None for a free axis; None for an input whose rank is unknown."""
+
+    def accepts(self, shapes: dict[str, tuple]) -> bool:
+        """Whether the engine takes inputs of these shapes (never raises)."""
 
     def order(self) -> list[str]:
         """Tensor names in execution (topological) order."""
+
+    def head_names(self) -> list[str]:
+        """The model's outputs."""
+
+    def op_of(self) -> dict[str, str]:
+        """Tensor name -> the operator (layer type) that produced it."""
+
+    def absorbed(self) -> dict[str, tuple[str, str]]:
+        """Names passes absorbed: {name: (survivor, 'alias' | 'folded')} (empty for sources)."""
+
+    def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
+        """Run once; ``outputs`` is "all" (every tensor the engine exposes), "heads", or names."""

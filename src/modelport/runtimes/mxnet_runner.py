@@ -7,6 +7,7 @@ nodes keep ``X_output0``... Label inputs (``*_label``) are fed zeros.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -60,13 +61,25 @@ class MXNetRunner:
     def head_names(self) -> list[str]:
         return [tensor_name(n) for n in self.symbol.list_outputs()]
 
-    def infer_shapes(self, shapes: dict[str, tuple]) -> bool:
-        """True when MXNet accepts these input shapes (e.g. FC layers fix the input size)."""
+    def input_dims(self) -> dict[str, tuple | None]:
+        """MXNet symbols declare no input shapes."""
+        return {name: None for name in self.input_names()}
+
+    def accepts(self, shapes: dict[str, tuple]) -> bool:
+        """True when MXNet infers every shape from these input shapes (e.g. FC layers fix the input size)."""
         try:
             arg, _, _ = self.symbol.infer_shape(**shapes)
-        except self.mx.base.MXNetError:
+        except Exception:  # noqa: BLE001 - MXNetError, or a TypeError for a name it does not know
             return False
-        return arg is not None
+        return arg is not None and all(all(d > 0 for d in s) for s in arg)
+
+
+    def op_of(self) -> dict[str, str]:
+        nodes = json.loads(self.symbol.tojson())["nodes"]
+        return {n["name"]: n["op"] for n in nodes if n["op"] != "null"}
+
+    def absorbed(self) -> dict[str, tuple[str, str]]:
+        return {}
 
     def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         mx = self.mx

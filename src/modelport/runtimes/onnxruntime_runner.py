@@ -23,18 +23,31 @@ def _ort():
     return ort
 
 
+def _read(path) -> onnx.ModelProto:
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise VerificationError(f"{path}: file not found")
+    try:
+        return onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends
+        raise VerificationError(f"{path}: not an ONNX model ({type(exc).__name__}); truncated or another file type?") from None
+
+
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
     def __init__(self, model: str | Path | onnx.ModelProto):
         self.ort = _ort()
-        self.model = onnx.load(str(model)) if not isinstance(model, onnx.ModelProto) else model
+        self.model = _read(model) if not isinstance(model, onnx.ModelProto) else model
         graph = self.model.graph
         inits = {i.name for i in graph.initializer}
         self._inputs = [i.name for i in graph.input if i.name not in inits]
         self._order = [o for node in graph.node for o in node.output if o]
         self._heads = [o.name for o in graph.output]
         self._sessions: dict = {}
+        self._accepted: dict = {}
 
     def input_names(self) -> list[str]:
         return list(self._inputs)
@@ -45,6 +58,42 @@ class OnnxRuntimeRunner:
     def head_names(self) -> list[str]:
         return list(self._heads)
 
+    def input_dims(self) -> dict[str, tuple | None]:
+        dims = {}
+        for value in self.model.graph.input:
+            if value.name in self._inputs:
+                t = value.type.tensor_type
+                dims[value.name] = (tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+                                    if t.HasField("shape") else None)
+        return dims
+
+    def input_types(self) -> dict[str, np.dtype]:
+        from onnx.helper import tensor_dtype_to_np_dtype
+
+        return {v.name: tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type)
+                for v in self.model.graph.input if v.name in self._inputs}
+
+    def accepts(self, shapes: dict[str, tuple]) -> bool:
+        """Runs the model's outputs once on zeros of these shapes."""
+        key = tuple(sorted(shapes.items()))
+        if key not in self._accepted:
+            types = self.input_types()
+            try:
+                feeds = {k: np.zeros(s, types.get(k, np.float32)) for k, s in shapes.items()}
+                self._session(expose_all=False).run(None, feeds)
+                self._accepted[key] = True
+            except Exception:  # noqa: BLE001 - a refused shape, whatever ORT raises
+                self._accepted[key] = False
+        return self._accepted[key]
+
+    def op_of(self) -> dict[str, str]:
+        return {o: n.op_type for n in self.model.graph.node for o in n.output}
+
+    def absorbed(self) -> dict[str, tuple[str, str]]:
+        from modelport.ir.provenance import absorbed
+
+        return absorbed(self.model.metadata_props)
+
     def _value_types(self) -> dict[str, onnx.ValueInfoProto]:
         """Types of every value: the model's value_info, completed by shape inference on a
         weight-free copy of the graph (initializers declared as typed inputs)."""
@@ -52,7 +101,7 @@ class OnnxRuntimeRunner:
         typed = {v.name: v for v in graph.value_info}
         if all(name in typed for name in self._order):
             return typed
-        from modelport.backends.onnx.writer import weightless
+        from modelport.ir.proto import weightless
 
         light = weightless(self.model)
         try:

@@ -1,20 +1,24 @@
 """``modelport.verify``: run the source and the converted model on the same inputs, compare.
 
-The reference runs in the source framework's own engine (MXNet), the converted
-model in its target engine (onnxruntime). Every tensor both expose is compared by
-name in execution order; the first divergent one is diagnosed. Fully convolutional
-models are checked at the given shape and at an odd-sized variant (PITFALL 11).
+``verify_runners(reference, candidate)`` is the generic core: any two runners (see
+``modelport.runtimes.Runner``), every tensor both expose compared by name in the
+reference's execution order, the first divergent one diagnosed. Names the passes
+absorbed are compared through their survivor (aliases) or listed as folded. The
+runs happen at the given shape and, where the converted model leaves axes free and
+both engines take it, at an odd-sized variant (PITFALL 11).
+
+``verify(source, converted)`` picks the runners: the reference by the source's
+frontend (MXNet, or onnxruntime on the original ONNX), the candidate by the target
+the converted file belongs to (or converts on the fly into a temporary folder).
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from modelport.errors import VerificationError
-from modelport.verify.compare import Comparison, Tolerance, compare
-from modelport.verify.diagnose import diagnose
+from modelport.verify.tolerance import Tolerance
 
 _TRY_SIZES = (224, 112, 96, 64, 48, 32, 28, 24, 12)
 
@@ -22,7 +26,7 @@ _TRY_SIZES = (224, 112, 96, 64, 48, 32, 28, 24, 12)
 @dataclass
 class ShapeRun:
     shapes: dict[str, tuple]
-    comparison: Comparison | None = None
+    comparison: object | None = None  # verify.compare.Comparison
     skipped: str = ""
 
 
@@ -32,6 +36,9 @@ class VerifyReport:
     converted: str
     runs: list[ShapeRun] = field(default_factory=list)
     input_range: tuple = (-1.0, 1.0)
+    reference: str = ""
+    candidate: str = ""
+    notes: list[str] = field(default_factory=list)  # what verify decided on the way (probed sizes...)
 
     @property
     def ok(self) -> bool:
@@ -39,105 +46,172 @@ class VerifyReport:
         return bool(done) and all(r.comparison.ok for r in done)
 
 
-def _variants(base: dict[str, tuple]) -> list[dict[str, tuple]]:
-    """Odd-sized alternatives for the spatial axes of every rank >= 3 input."""
+def _free_axes(dims: tuple | None) -> list[int]:
+    return [] if dims is None else [i for i, d in enumerate(dims) if d is None and i > 0]
+
+
+def _variants(base: dict[str, tuple], declared: dict[str, tuple | None]) -> list[dict[str, tuple]]:
+    """Odd-sized alternatives for the axes the converted model leaves free (batch excepted)."""
     out = []
     for change in (lambda d: (d * 3 // 4) | 1, lambda d: (d + 5) | 1, lambda d: d + 1 if d % 2 == 0 else d + 2):
-        variant = {k: s[:2] + tuple(change(d) for d in s[2:]) if len(s) >= 3 else s for k, s in base.items()}
+        variant = {k: tuple(change(d) if i in _free_axes(declared.get(k)) else d for i, d in enumerate(s))
+                   for k, s in base.items()}
         if variant != base and variant not in out:
             out.append(variant)
     return out
 
 
-def _fits(shapes: dict[str, tuple], declared: dict[str, tuple]) -> bool:
-    """True when every static dim the converted model declares equals the run's dim."""
-    for name, shape in shapes.items():
-        dims = declared.get(name)
-        if dims is not None and (len(dims) != len(shape) or any(d is not None and d != s for d, s in zip(dims, shape))):
-            return False
-    return True
-
-
-def _base_shapes(runner, guessed: dict[str, tuple]) -> dict[str, tuple]:
-    if all(None not in s for s in guessed.values()) and runner.infer_shapes(guessed):
-        return guessed
+def _base_shapes(reference, candidate, guessed: dict[str, tuple]) -> tuple[dict[str, tuple], str]:
+    both = lambda s: reference.accepts(s) and candidate.accepts(s)  # noqa: E731
+    if all(None not in s for s in guessed.values()):
+        if both(guessed):
+            return guessed, ""
+        raise VerificationError(f"the engines do not accept input shapes {_fmt(guessed)}: "
+                                f"{_who_refuses(reference, candidate, guessed)}")
     for size in _TRY_SIZES:
         trial = {k: tuple(1 if (i == 0 and d is None) else (size if d is None else d) for i, d in enumerate(s))
                  for k, s in guessed.items()}
-        if runner.infer_shapes(trial):
-            return trial
-    raise VerificationError("cannot find an input size the model accepts; give it with --input NAME:1,3,H,W")
+        if both(trial):
+            return trial, f"free input sizes not given: probed and verified at {_fmt(trial)}"
+    raise VerificationError("cannot find an input size both engines accept; give it with --input NAME:1,3,H,W")
 
 
-def _auto_range(model) -> tuple[float, float]:
-    """Raw pixels (0..255) when the graph starts with mean/scale preprocessing, else -1..1."""
+def _who_refuses(reference, candidate, shapes) -> str:
+    for name, dims in candidate.input_dims().items():
+        shape = shapes.get(name)
+        if dims is not None and shape is not None and (
+                len(dims) != len(shape) or any(d is not None and d != s for d, s in zip(dims, shape))):
+            return (f"the converted model fixes other input sizes ({name}: "
+                    f"{'x'.join('?' if d is None else str(d) for d in dims)}; --static)")
+    refusing = [r.name for r in (reference, candidate) if not r.accepts(shapes)]
+    return f"{' and '.join(refusing)} refuse{'s' if len(refusing) == 1 else ''} them"
+
+
+def _fmt(shapes: dict[str, tuple]) -> str:
+    return ", ".join(f"{k}:{'x'.join(map(str, s))}" for k, s in shapes.items())
+
+
+def _auto_range(runners) -> tuple[float, float]:
+    """Raw pixels (0..255) when the graph starts with a mean subtraction, else -1..1."""
     from onnx import numpy_helper
 
-    graph = model.graph
-    inputs = {i.name for i in graph.input} - {i.name for i in graph.initializer}
-    consts = {i.name: i for i in graph.initializer}
-    for node in graph.node:
-        if node.op_type in ("Sub", "Add") and inputs & set(node.input):
-            for name in node.input:
-                value = numpy_helper.to_array(consts[name]) if name in consts else None
-                if value is not None and value.size == 1 and abs(float(value.ravel()[0])) >= 1.0:
-                    return (0.0, 255.0)
+    for runner in runners:
+        model = getattr(runner, "model", None)
+        graph = getattr(model, "graph", None)
+        if graph is None or not hasattr(graph, "initializer"):
+            continue
+        inputs = set(runner.input_names())
+        consts = {i.name: i for i in graph.initializer}
+        for node in graph.node:
+            if node.op_type in ("Sub", "Add") and inputs & set(node.input):
+                for name in node.input:
+                    value = numpy_helper.to_array(consts[name]) if name in consts else None
+                    if value is not None and value.size == 1 and abs(float(value.ravel()[0])) >= 1.0:
+                        return (0.0, 255.0)
     return (-1.0, 1.0)
 
 
-def verify(source: str | Path, converted: str | Path | None = None, params: str | Path | None = None,
-           inputs: dict[str, tuple] | None = None, shapes: list[dict[str, tuple]] | None = None,
-           seed: int = 0, tol: Tolerance = Tolerance(), stop_at_first: bool = False,
-           input_range: tuple[float, float] | None = None, extra_shapes: bool = True,
-           progress=None) -> VerifyReport:
-    """Verify ``converted`` (an .onnx; converted on the fly when None) against ``source``."""
-    import onnx_ir as ir
+def _declared(reference, candidate, inputs: dict | None) -> dict[str, tuple | None]:
+    names = reference.input_names()
+    cand = candidate.input_dims()
+    ref = reference.input_dims()
+    missing = [n for n in names if n not in cand]
+    if missing:
+        raise VerificationError(f"the converted model has no input named {', '.join(missing)} "
+                                f"(the source's inputs: {', '.join(names)})")
+    unknown = [k for k in (inputs or {}) if k not in names]
+    if unknown:
+        raise VerificationError(f"--input names {', '.join(unknown)}, but the model's inputs are: {', '.join(names)}")
+    return {n: cand.get(n) if cand.get(n) is not None else ref.get(n) for n in names}
 
-    from modelport.convert import load
-    from modelport.fileio import find_params
-    from modelport.runtimes.mxnet_runner import MXNetRunner
-    from modelport.runtimes.onnxruntime_runner import OnnxRuntimeRunner
 
-    source = Path(source)
-    params = Path(params) if params else find_params(source)
-    if converted is None:
-        candidate = OnnxRuntimeRunner(ir.to_proto(load(source, params, inputs).model))
+def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
+                   shapes: list[dict[str, tuple]] | None = None, seed: int = 0, tol: Tolerance = Tolerance(),
+                   stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
+                   extra_shapes: bool = True, progress=None, source: str = "", converted: str = "") -> VerifyReport:
+    """Compare ``candidate`` against ``reference`` (two Runners) at one or more input shapes."""
+    import numpy as np
+
+    from modelport.verify.compare import compare
+    from modelport.verify.diagnose import diagnose
+
+    declared = _declared(reference, candidate, inputs)
+    report = VerifyReport(source, converted, input_range=input_range or _auto_range((candidate, reference)),
+                          reference=reference.name, candidate=candidate.name)
+    if shapes:
+        plan = list(shapes)
     else:
-        candidate = OnnxRuntimeRunner(converted)
-    reference = MXNetRunner(source, params)
-    guessed = {}
-    for value in candidate.model.graph.input:
-        if value.name in candidate.input_names():
-            dims = value.type.tensor_type.shape.dim
-            guessed[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
-    declared = dict(guessed)
-    guessed.update(inputs or {})
-    plan = list(shapes) if shapes else [_base_shapes(reference, guessed)]
-    if not shapes and extra_shapes:
-        accepted = [v for v in _variants(plan[0]) if _fits(v, declared) and reference.infer_shapes(v)]
-        plan += accepted[:1]
-    report = VerifyReport(str(source), str(converted or "<in memory>"), input_range=input_range or _auto_range(candidate.model))
-    op_of = {o: n.op_type for n in candidate.model.graph.node for o in n.output}
+        guessed = {}
+        for name, dims in declared.items():
+            given = (inputs or {}).get(name)
+            if given is None and dims is None:
+                raise VerificationError(f"the rank of input '{name}' is unknown; give it with --input {name}:...")
+            guessed[name] = tuple(given) if given is not None else dims
+        base, note = _base_shapes(reference, candidate, guessed)
+        if note:
+            report.notes.append(note)
+        plan = [base]
+        if extra_shapes:
+            plan += [v for v in _variants(base, declared) if reference.accepts(v) and candidate.accepts(v)][:1]
+    absorbed = candidate.absorbed()
+    op_of = candidate.op_of()
+    types = getattr(candidate, "input_types", lambda: {})()
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
     for run_shapes in plan:
-        if not _fits(run_shapes, declared):
-            report.runs.append(ShapeRun(run_shapes, skipped="the converted model fixes other input sizes (--static)"))
+        if not (reference.accepts(run_shapes) and candidate.accepts(run_shapes)):
+            report.runs.append(ShapeRun(run_shapes, skipped=_who_refuses(reference, candidate, run_shapes)))
             continue
-        if not reference.infer_shapes(run_shapes):
-            report.runs.append(ShapeRun(run_shapes, skipped="MXNet does not accept this input size"))
-            continue
-        feeds = {k: rng.uniform(*report.input_range, size=s).astype(np.float32) for k, s in run_shapes.items()}
+        feeds = {k: rng.uniform(*report.input_range, size=s).astype(types.get(k, np.float32))
+                 for k, s in run_shapes.items()}
         ref = reference.run(feeds, "all")
         got = candidate.run(feeds, "all")
-        result = compare(ref, got, reference.order(), heads, tol, stop_at_first)
-        missing = [h for h in heads if h not in got]
+        missing = [h for h in heads if h not in got and h not in absorbed]
         if missing:
-            raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} (an MXNet output)")
+            raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
+                                    f"(an output of the source)")
+        result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed)
         if result.first_divergence is not None:
-            name = result.first_divergence.name
-            result.diagnosis = diagnose(ref[name], got[name], op_of.get(name, ""))
+            row = result.first_divergence
+            name = absorbed.get(row.name, (row.name,))[0]
+            result.diagnosis = diagnose(ref[row.name], got[name], op_of.get(name, ""))
         report.runs.append(ShapeRun(run_shapes, result))
         if progress:
             progress()
     return report
+
+
+def verify(source: str | Path, converted: str | Path | None = None, params: str | Path | None = None,
+           inputs: dict[str, tuple] | None = None, shapes: list[dict[str, tuple]] | None = None,
+           to: str = "onnx", optimize: bool = True, seed: int = 0, tol: Tolerance = Tolerance(),
+           stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
+           extra_shapes: bool = True, progress=None) -> VerifyReport:
+    """Verify ``converted`` (a file of any target; converted on the fly when None) against ``source``."""
+    from modelport import targets
+    from modelport.convert import load, prepare
+    from modelport.fileio import atomic_outputs
+    from modelport.frontends.registry import pick
+
+    source = Path(source)
+    frontend = pick(source)
+    kwargs = dict(inputs=inputs, shapes=shapes, seed=seed, tol=tol, stop_at_first=stop_at_first,
+                  input_range=input_range, extra_shapes=extra_shapes, progress=progress, source=str(source))
+    if converted is not None:
+        converted = Path(converted)
+        target = targets.for_file(converted)
+        if target is None:
+            known = ", ".join(f"{t.suffix} ({t.name})" for t in targets.load_all().values())
+            raise VerificationError(f"{converted}: not a converted model modelport knows (expected {known})")
+        if not converted.is_file():
+            raise VerificationError(f"{converted}: file not found")
+        candidate = target.runner(converted)
+        reference = frontend.reference(source, Path(params) if params else None)
+        return verify_runners(reference, candidate, converted=str(converted), **kwargs)
+    loaded = load(source, params, inputs)
+    target, options = prepare(loaded, to, optimize)
+    with tempfile.TemporaryDirectory(prefix="modelport-verify-") as tmp:
+        with atomic_outputs(tmp) as staging:
+            names = target.write(loaded.model, staging, loaded.stem, options)
+        candidate = target.runner(Path(tmp) / names[0])
+        reference = loaded.reference()
+        return verify_runners(reference, candidate, converted=f"<{to}, converted on the fly>", **kwargs)

@@ -11,12 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Tolerance:
-    cosine_min: float = 0.99999
-    rel_tol: float = 1e-4
-    abs_tol: float = 1e-5
+from modelport.verify.tolerance import Tolerance
 
 
 @dataclass
@@ -38,6 +33,7 @@ class Comparison:
     first_divergence: TensorResult | None = None
     diagnosis: str = ""
     missing: list[str] = field(default_factory=list)  # reference tensors the candidate does not have
+    folded: list[tuple[str, str]] = field(default_factory=list)  # (reference tensor, the survivor it was folded into)
 
     @property
     def ok(self) -> bool:
@@ -84,19 +80,31 @@ def compare_one(name: str, ref: np.ndarray, got: np.ndarray, tol: Tolerance, is_
 
 
 def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str],
-            outputs: list[str], tol: Tolerance = Tolerance(), stop_at_first: bool = False) -> Comparison:
-    """Compare the tensors both engines have, in ``order``; mark the first divergence."""
+            outputs: list[str], tol: Tolerance = Tolerance(), stop_at_first: bool = False,
+            absorbed: dict[str, tuple[str, str]] | None = None) -> Comparison:
+    """Compare the tensors both engines have, in ``order``; mark the first divergence.
+
+    ``absorbed`` (from the passes' provenance): an ``alias`` is compared through its
+    survivor, a ``folded`` name is listed in ``folded`` rather than ``missing``.
+    """
     result = Comparison()
     heads = set(outputs)
     seen = set()
+    absorbed = absorbed or {}
     for name in order:
         if name in seen or name not in ref:
             continue
-        if name not in got:
+        survivor, kind = absorbed.get(name, (name, "alias"))
+        if kind == "folded" and name not in got:
+            result.folded.append((name, survivor))
+            continue
+        if survivor not in got:
             result.missing.append(name)
             continue
         seen.add(name)
-        row = compare_one(name, ref[name], got[name], tol, name in heads)
+        row = compare_one(name, ref[name], got[survivor], tol, name in heads)
+        if survivor != name:
+            row.note = row.note or f"as {survivor}"
         result.rows.append(row)
         if not row.ok and result.first_divergence is None:
             result.first_divergence = row

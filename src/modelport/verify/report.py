@@ -44,18 +44,24 @@ def comparison_table(cmp: Comparison, title: str, max_rows: int | None = None) -
 
 
 def print_verify(report, console: Console, max_rows: int | None = None) -> None:
+    for note in report.notes:
+        console.print(f"note: {note}")
     for run in report.runs:
         shapes = ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in run.shapes.items())
         if run.comparison is None:
             console.print(f"[yellow]skipped[/] {shapes}: {run.skipped}")
             continue
         cmp = run.comparison
-        console.print(comparison_table(cmp, f"{report.source} vs {report.converted} at {shapes}", max_rows))
+        console.print(comparison_table(cmp, f"{report.source} ({report.reference}) vs {report.converted} ({report.candidate}) at {shapes}", max_rows))
         outs = cmp.outputs
         worst = min((r.cosine for r in outs), default=float("nan"))
         if cmp.missing:
             console.print(f"[yellow]{len(cmp.missing)} reference tensor(s) have no counterpart in the converted "
                           f"model[/] (not compared): {', '.join(cmp.missing[:8])}{' ...' if len(cmp.missing) > 8 else ''}")
+        if cmp.folded:
+            shown = ", ".join(f"{a} -> {b}" for a, b in cmp.folded[:6])
+            console.print(f"{len(cmp.folded)} tensor(s) folded away by the passes (not compared; their values live "
+                          f"on in the survivor): {shown}{' ...' if len(cmp.folded) > 6 else ''}")
         if cmp.first_divergence is None:
             console.print(f"[green]MATCH[/] at {shapes}: {len(cmp.rows)} tensors compared, "
                           f"{len(outs)} output(s), worst output cosine {worst:.7f}")

@@ -7,12 +7,15 @@ types and dims, and written; then each initializer follows as its own
 repeated occurrences of a message field, so readers see one graph with every
 initializer in order, and the weight bytes go from the numpy arrays (views into the
 source file) straight to disk: no in-memory copy of the whole model is ever built.
+Arrays that are views into a memory-mapped weights file are copied file-to-file by
+the kernel (``os.copy_file_range``), so their pages never enter the process.
 
 Wire format used: a field is ``varint(number << 3 | 2) varint(len) bytes``;
 ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.raw_data = 9.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +23,11 @@ import onnx
 import onnx_ir as ir
 
 from modelport.errors import ConversionError
+from modelport.mapped import region
+from modelport.ir.proto import skeleton, weightless
 
 _MODEL_GRAPH, _GRAPH_INITIALIZER, _TENSOR_RAW_DATA = 7, 5, 9
+_KERNEL_COPY_MIN = 1 << 16  # smaller arrays are written through memory
 
 
 def _varint(value: int) -> bytes:
@@ -55,47 +61,34 @@ def _raw_bytes(value: ir.Value) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def skeleton(model: ir.Model) -> tuple[onnx.ModelProto, list[ir.Value]]:
-    """The model proto without initializers, and the initializer values in order."""
-    graph = model.graph
-    inits = list(graph.initializers.values())
-    graph.initializers.clear()
-    try:
-        proto = ir.to_proto(model)
-    finally:
-        for value in inits:
-            graph.register_initializer(value)
-    return proto, inits
-
-
-def weightless(proto: onnx.ModelProto, weights: list[ir.Value] = ()) -> onnx.ModelProto:
-    """A copy of ``proto`` without weight data: its initializers, and ``weights``, become typed inputs.
-
-    Node schemas, attributes, types and shape inference see exactly what the full
-    model has, without copying (or serializing) hundreds of MB of weights.
-    """
-    graph = proto.graph
-    light = onnx.ModelProto(ir_version=proto.ir_version, producer_name=proto.producer_name)
-    light.opset_import.extend(proto.opset_import)
-    light.graph.name = graph.name
-    light.graph.node.extend(graph.node)
-    stored = {t.name for t in graph.initializer}
-    light.graph.input.extend(i for i in graph.input if i.name not in stored)
-    light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
-                             for t in graph.initializer)
-    light.graph.input.extend(onnx.helper.make_tensor_value_info(
-        v.name, v.const_value.dtype.value, [int(d) for d in v.const_value.shape.dims]) for v in weights)
-    light.graph.output.extend(graph.output)
-    light.graph.value_info.extend(graph.value_info)
-    return light
-
-
 def check(proto: onnx.ModelProto, inits: list[ir.Value] = ()) -> None:
     """``check_model(full_check=True)`` of the weightless model (tests check written files in full)."""
     try:
         onnx.checker.check_model(weightless(proto, inits), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise ConversionError([str(exc).splitlines()[0]], header="the converted model fails onnx.checker") from None
+
+
+def _write_data(f, data: np.ndarray) -> None:
+    """The array's bytes; file-to-file in the kernel when they are a view into a mapped weights file."""
+    where = region(data) if data.nbytes >= _KERNEL_COPY_MIN else None
+    if where is not None:
+        f.flush()
+        done = 0
+        try:
+            with open(where[0], "rb") as src:
+                while done < data.nbytes:
+                    n = os.copy_file_range(src.fileno(), f.fileno(), data.nbytes - done, where[1] + done)
+                    if n <= 0:
+                        raise OSError("copy_file_range copied nothing")
+                    done += n
+            f.seek(0, os.SEEK_END)
+            return
+        except OSError:  # another filesystem or kernel: fall back to writing through memory
+            f.seek(0, os.SEEK_END)
+            f.truncate(f.tell() - done)
+            f.seek(0, os.SEEK_END)
+    f.write(memoryview(data).cast("B"))
 
 
 def write_onnx(model: ir.Model, path: Path) -> None:
@@ -112,4 +105,4 @@ def write_onnx(model: ir.Model, path: Path) -> None:
             f.write(_field_header(_GRAPH_INITIALIZER, tensor_len))
             f.write(head)
             f.write(_field_header(_TENSOR_RAW_DATA, data.nbytes))
-            f.write(memoryview(data).cast("B"))
+            _write_data(f, data)

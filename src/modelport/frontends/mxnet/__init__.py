@@ -1,0 +1,1 @@
+"""MXNet checkpoints: symbol JSON (every dialect) + .params, read without mxnet."""

@@ -17,11 +17,12 @@ import numpy as np
 import onnx_ir as ir
 
 from modelport.errors import ConversionError, UnsupportedOpsError
-from modelport.frontends.mxnet.context import OPSET, NodeProblem, OpContext
+from modelport.frontends.mxnet.context import OpContext, Scope
 from modelport.frontends.mxnet.params import split_arg_aux
 from modelport.frontends.mxnet.reader import MXGraph, MXNode
 from modelport.frontends.mxnet.registry import load_all
 from modelport.frontends.mxnet.shapes import guess_input_shapes, symbolic_shape
+from modelport.ir.builder import Builder, NodeProblem
 
 
 def output_names(node: MXNode, count: int) -> list[str]:
@@ -38,9 +39,9 @@ class MXNetImporter:
         args, aux = split_arg_aux(params)
         self.weights = self._name_unnamed({**args, **aux})
         self.dynamic = dynamic
-        self.nodes: list[ir.Node] = []
-        self.initializers: dict[str, ir.Value] = {}
-        self.values: dict[tuple[int, int], ir.Value] = {}
+        self.builder = Builder()
+        self.scope = Scope(graph, self.weights, self.builder)
+        self.values = self.scope.values
         self.labels, self.input_nodes = self._classify()
 
     # -- setup --------------------------------------------------------------------
@@ -79,26 +80,6 @@ class MXNetImporter:
                   and n.id not in labels and self.graph.consumers.get(n.id)]
         return labels, inputs
 
-    # -- values -------------------------------------------------------------------
-    def add_initializer(self, name: str, array: np.ndarray) -> ir.Value:
-        if name in self.initializers:
-            return self.initializers[name]
-        if array.dtype.kind == "f" and array.dtype != np.float32:
-            array = array.astype(np.float32)
-        tensor = ir.Tensor(np.ascontiguousarray(array).reshape(array.shape), name=name)
-        value = ir.Value(name=name, shape=ir.Shape(array.shape), type=ir.TensorType(tensor.dtype),
-                         const_value=tensor)
-        self.initializers[name] = value
-        return value
-
-    def value_of(self, entry: tuple[int, int]) -> ir.Value:
-        if entry in self.values:
-            return self.values[entry]
-        node = self.graph.nodes[entry[0]]
-        if node.is_variable and node.name in self.weights:
-            return self.add_initializer(node.name, self.weights[node.name])
-        raise NodeProblem(f"'{node.name}' output {entry[1]} is used before it is defined")
-
     # -- checks -------------------------------------------------------------------
     def check(self) -> None:
         unsupported: dict[str, list[str]] = {}
@@ -114,7 +95,7 @@ class MXNetImporter:
         for node in self.graph.nodes:
             if node.is_variable:
                 continue
-            unknown = OpContext(self, node).attrs.unknown()
+            unknown = OpContext(self.scope, node).attrs.unknown()
             if unknown:
                 problems.append(f"node '{node.name}' ({node.op}): unknown attribute(s) {', '.join(unknown)}")
             for slot in self.registry[node.op].weight_slots:
@@ -147,10 +128,10 @@ class MXNetImporter:
         return values
 
     def _convert_node(self, node: MXNode) -> None:
-        ctx = OpContext(self, node)
-        start = len(self.nodes)
+        ctx = OpContext(self.scope, node)
+        start = len(self.builder.nodes)
         outputs = self.registry[node.op].fn(ctx)
-        produced = {id(v) for n in self.nodes[start:] for v in n.outputs}
+        produced = {id(v) for n in self.builder.nodes[start:] for v in n.outputs}
         named = set()
         for i, (value, name) in enumerate(zip(outputs, output_names(node, len(outputs)))):
             if id(value) not in produced or id(value) in named:
@@ -197,12 +178,10 @@ class MXNetImporter:
                 node = self.graph.nodes[head[0]]
                 raise ConversionError([f"output '{node.name}' #{head[1]}: the {node.op} node has no output #{head[1]}"],
                                       header=f"{self.graph.path}: the model cannot be converted")
-            value = self.value_of(head)
+            value = self.scope.value_of(head)
             if value in outputs or value.producer() is None:
-                ctx = OpContext(self, self.graph.nodes[head[0]])
+                ctx = OpContext(self.scope, self.graph.nodes[head[0]])
                 value = ctx.op("Identity", [value])
                 value.name = f"{self.graph.nodes[head[0]].name}__out{len(outputs)}"
             outputs.append(value)
-        graph = ir.Graph(inputs, outputs, nodes=self.nodes, initializers=list(self.initializers.values()),
-                         opset_imports={"": OPSET}, name=self.graph.path.rsplit("/", 1)[-1])
-        return ir.Model(graph, ir_version=8, producer_name="modelport")
+        return self.builder.model(inputs, outputs, name=self.graph.path.rsplit("/", 1)[-1])

@@ -14,7 +14,7 @@ Keys are ``arg:NAME`` / ``aux:NAME`` in checkpoints.
 
 Every length is checked against the bytes left before anything is allocated, so a
 truncated or hostile file fails with a clear message instead of a huge allocation.
-Arrays are zero-copy views into the file's bytes.
+Arrays are zero-copy views into a read-only memory map of the file (``modelport.mapped``).
 """
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ _FLAG_OF = {v: k for k, v in DTYPES.items()}
 
 
 class _Cursor:
-    def __init__(self, buf: memoryview, path: str):
-        self.buf, self.pos, self.path = buf, 0, path
+    def __init__(self, buf: bytes | memoryview | np.ndarray, path: str):
+        self.root = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, np.uint8)
+        self.buf, self.pos, self.path = memoryview(buf), 0, path
 
     def fail(self, what: str):
         raise ModelFileError(f"{self.path}: {what} (at byte {self.pos} of {len(self.buf)})")
@@ -52,6 +53,12 @@ class _Cursor:
         out = self.buf[self.pos:self.pos + n]
         self.pos += n
         return out
+
+    def take_array(self, n: int, dtype: np.dtype, what: str) -> np.ndarray:
+        """The next n bytes as a 1-D array of ``dtype``: a view of the buffer, never a copy."""
+        start = self.pos
+        self.take(n, what)
+        return self.root[start:start + n].view(dtype)
 
     def unpack(self, fmt: str, what: str):
         return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt), what))
@@ -82,18 +89,17 @@ def _read_array(cur: _Cursor, index: int) -> np.ndarray:
     (flag,) = cur.unpack("i", f"array {index} dtype")
     count = math.prod(dims)  # Python ints: no wrap-around on hostile dims
     if flag == BFLOAT16_FLAG:
-        raw = np.frombuffer(cur.take(count * 2, f"array {index} data"), dtype="<u2")
+        raw = cur.take_array(count * 2, np.dtype("<u2"), f"array {index} data")
         return (raw.astype(np.uint32) << 16).view(np.float32).reshape(dims)
     if flag not in DTYPES:
         cur.fail(f"array {index} has unknown dtype flag {flag}")
     dtype = DTYPES[flag]
-    data = cur.take(count * dtype.itemsize, f"array {index} data ({dims}, {dtype})")
-    return np.frombuffer(data, dtype=dtype).reshape(dims)
+    return cur.take_array(count * dtype.itemsize, dtype, f"array {index} data ({dims}, {dtype})").reshape(dims)
 
 
-def parse_params(buf: bytes | memoryview, path: str = "<memory>") -> dict[str, np.ndarray]:
-    """Decode an NDArray list. Unnamed lists get keys ``"0"``, ``"1"``, ..."""
-    cur = _Cursor(memoryview(buf), path)
+def parse_params(buf: bytes | memoryview | np.ndarray, path: str = "<memory>") -> dict[str, np.ndarray]:
+    """Decode an NDArray list. Unnamed lists get keys ``"0"``, ``"1"``, ... Arrays are views of ``buf``."""
+    cur = _Cursor(buf, path)
     if len(cur.buf) < 16:
         cur.fail("too short to be an MXNet .params file")
     magic, _reserved = cur.unpack("QQ", "header")
@@ -122,7 +128,9 @@ def load_params(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: params file not found")
-    return parse_params(path.read_bytes(), str(path))
+    from modelport.mapped import map_file
+
+    return parse_params(map_file(path), str(path))
 
 
 def split_arg_aux(params: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -1,0 +1,103 @@
+"""The ONNX frontend: an ``.onnx`` file into the IR at modelport's opset.
+
+Input sizes: the model's own dims are kept (symbolic ones stay free) unless
+``--input NAME:DIMS`` gives them; then they are fixed, so that shape arithmetic
+(Shape -> Gather -> Concat -> Reshape chains of PyTorch exports) folds to constants
+in the target's passes. ``--static`` requires every free dim to be given.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from modelport.errors import ConversionError
+from modelport.frontends.registry import Loaded, frontend
+
+
+def reference(source: Path, weights: Path | None = None):
+    """onnxruntime running the original file."""
+    from modelport.runtimes.onnxruntime_runner import OnnxRuntimeRunner
+
+    return OnnxRuntimeRunner(source)
+
+
+def _findings(proto, upgraded_from: int | None, weight_inputs: list[str]) -> list[str]:
+    found = []
+    if upgraded_from is not None:
+        found.append(f"opset {upgraded_from} upgraded to the IR's opset with onnx's version converter")
+    if weight_inputs:
+        found.append(f"{len(weight_inputs)} initializers are also listed as graph inputs (old exporters): "
+                     "treated as weights, not inputs (PITFALL 7)")
+    ops = Counter(n.op_type for n in proto.graph.node)
+    pools = [n for n in proto.graph.node if n.op_type in ("MaxPool", "AveragePool")
+             and not any(a.name == "ceil_mode" and a.i for a in n.attribute)]
+    if pools:
+        found.append(f"{len(pools)} pooling layers use floor rounding (Caffe pools with ceil) (PITFALL 16)")
+    if ops.get("Clip"):
+        found.append(f"{ops['Clip']} Clip (ReLU6-like) layers: classic Caffe and NNIE lack Clip (PITFALL 17)")
+    if ops.get("Gemm") or ops.get("MatMul"):
+        found.append("Gemm/MatMul on flattened features: targets with an implicit flatten need 2-D input (PITFALL 18)")
+    return found
+
+
+def _set_shapes(model, inputs: dict, dynamic: bool, source: Path) -> None:
+    import onnx_ir as ir
+
+    graph_inputs = {v.name: v for v in model.graph.inputs}
+    problems = [f"--input names '{name}', but the model's inputs are: {', '.join(graph_inputs)}"
+                for name in inputs if name not in graph_inputs]
+    for name, dims in inputs.items():
+        value = graph_inputs.get(name)
+        if value is None:
+            continue
+        if value.shape is not None and len(value.shape) != len(dims):
+            problems.append(f"--input {name}: {len(dims)} dims given, the model's input has rank {len(value.shape)} "
+                            f"({'x'.join(str(d) if isinstance(d, int) else '?' for d in value.shape.dims)})")
+            continue
+        fixed = [d if isinstance(d, int) else None for d in (value.shape.dims if value.shape is not None else dims)]
+        clash = [f"{d} for {f}" for d, f in zip(dims, fixed) if f is not None and f != d]
+        if clash:
+            problems.append(f"--input {name}: the model fixes these sizes ({', '.join(clash)})")
+            continue
+        value.shape = ir.Shape(list(dims))
+    if not dynamic:
+        problems += [f"input '{v.name}' has free sizes ({'x'.join(str(d) if isinstance(d, int) else '?' for d in v.shape.dims)}); "
+                     f"--static needs them: --input {v.name}:..." for v in model.graph.inputs
+                     if v.shape is None or not all(isinstance(d, int) for d in v.shape.dims)]
+    if problems:
+        raise ConversionError(problems, header=f"{source}: input shapes")
+
+
+@frontend("onnx", suffixes=(".onnx",), describe="an ONNX model", reference=reference)
+def load(source: Path, weights: Path | None = None, inputs: dict | None = None, dynamic: bool = True,
+         progress=None) -> Loaded:
+    import numpy as np
+    import onnx_ir as ir
+    from onnx_ir.passes.common import RemoveInitializersFromInputsPass
+
+    from modelport.errors import ModelportError
+    from modelport.frontends.onnx.reader import default_opset, read_onnx, upgrade
+
+    if weights is not None:
+        raise ModelportError(f"{weights}: an ONNX model carries its own weights; give only the .onnx file")
+    proto = read_onnx(source)
+    original = default_opset(proto)
+    inits = {t.name for t in proto.graph.initializer}
+    weight_inputs = [i.name for i in proto.graph.input if i.name in inits]
+    findings = _findings(proto, original if original != 17 else None, weight_inputs)
+    proto = upgrade(proto, source)
+    try:
+        model = ir.from_proto(proto)
+    except Exception as exc:  # noqa: BLE001 - onnx_ir rejects malformed graphs with various errors
+        raise ConversionError([str(exc).splitlines()[0][:300]], header=f"{source}: the ONNX graph is malformed") from None
+    del proto
+    RemoveInitializersFromInputsPass()(model)
+    _set_shapes(model, dict(inputs or {}), dynamic, source)
+    nodes = list(model.graph)
+    weights_ = [v.const_value for v in model.graph.initializers.values() if v.const_value is not None]
+    return Loaded(
+        model, source.stem, source, None, "onnx", Counter(n.op_type for n in nodes),
+        [(n.outputs[0].name, n.op_type) for n in nodes if n.outputs],
+        param_count=int(sum(np.prod(t.shape.numpy(), dtype=np.int64) for t in weights_)),
+        param_bytes=int(sum(t.nbytes for t in weights_)),
+        findings=findings, reference=lambda: reference(source))

@@ -1,0 +1,51 @@
+"""Proto helpers: a model without its weight data, for checks and shape inference."""
+from __future__ import annotations
+
+import onnx
+import onnx_ir as ir
+
+
+def skeleton(model: ir.Model) -> tuple[onnx.ModelProto, list[ir.Value]]:
+    """The model proto without initializers, and the initializer values in order."""
+    graph = model.graph
+    inits = list(graph.initializers.values())
+    graph.initializers.clear()
+    try:
+        proto = ir.to_proto(model)
+    finally:
+        for value in inits:
+            graph.register_initializer(value)
+    return proto, inits
+
+
+def weightless(proto: onnx.ModelProto, weights: list[ir.Value] = ()) -> onnx.ModelProto:
+    """A copy of ``proto`` without weight data: its initializers, and ``weights``, become typed inputs.
+
+    Node schemas, attributes, types and shape inference see exactly what the full
+    model has, without copying (or serializing) hundreds of MB of weights.
+    """
+    graph = proto.graph
+    light = onnx.ModelProto(ir_version=proto.ir_version, producer_name=proto.producer_name)
+    light.opset_import.extend(proto.opset_import)
+    light.graph.name = graph.name
+    light.graph.node.extend(graph.node)
+    stored = {t.name for t in graph.initializer}
+    light.graph.input.extend(i for i in graph.input if i.name not in stored)
+    light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                             for t in graph.initializer)
+    light.graph.input.extend(onnx.helper.make_tensor_value_info(
+        v.name, v.const_value.dtype.value, [int(d) for d in v.const_value.shape.dims]) for v in weights)
+    light.graph.output.extend(graph.output)
+    light.graph.value_info.extend(graph.value_info)
+    return light
+
+
+def value_shapes(model: ir.Model) -> dict[str, tuple]:
+    """Every value's shape by ONNX shape inference (data propagation on) over the weightless model."""
+    proto = weightless(*skeleton(model))
+    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
+    shapes = {}
+    for info in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
+        dims = info.type.tensor_type.shape.dim
+        shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims)
+    return shapes

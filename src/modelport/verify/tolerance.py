@@ -1,0 +1,11 @@
+"""The tolerance two engines' tensors must keep to count as the same computation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    cosine_min: float = 0.99999
+    rel_tol: float = 1e-4
+    abs_tol: float = 1e-5
