@@ -3,33 +3,30 @@
 Run with mxnet installed:  python scripts/gen_mxnet_defaults.py
 Every MXNet operator documents its attributes as
 ``name : type, optional, default=VALUE`` (or ``required``) in its docstring; this
-script reads those lines for the operators modelport knows and writes them as one
-table, so the converter never has to import mxnet to know a default.
+script reads those lines for the operators in modelport's converter registry and
+writes them as one table, so the converter never has to import mxnet to know a
+default. The table is keyed by schema op: a registered alias (``_Plus``, ``split``)
+declares in its registration the op it names (``schema="elemwise_add"``), and this
+script checks each declaration against MXNet's own operator registry first.
 """
 from __future__ import annotations
 
+import ctypes
 import pprint
 import re
 import sys
 from pathlib import Path
 
-import mxnet as mx
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
 
-OPS = """
-Convolution Deconvolution BatchNorm Activation LeakyReLU clip Pooling FullyConnected
-Flatten Reshape transpose expand_dims squeeze Concat SliceChannel slice slice_axis Crop
-elemwise_add elemwise_sub elemwise_mul elemwise_div broadcast_add broadcast_sub
-broadcast_mul broadcast_div broadcast_plus broadcast_minus broadcast_maximum
-broadcast_minimum broadcast_power _plus_scalar _minus_scalar _rminus_scalar _mul_scalar
-_div_scalar _rdiv_scalar _power_scalar _rpower_scalar _maximum_scalar _minimum_scalar
-_plus _minus _mul _div _Plus _Minus _Mul _Div add_n ElementWiseSum softmax log_softmax
-SoftmaxActivation SoftmaxOutput LinearRegressionOutput LogisticRegressionOutput
-MAERegressionOutput Dropout BlockGrad MakeLoss _copy identity UpSampling
-_contrib_BilinearResize2D L2Normalization InstanceNorm LRN Pad sum mean max min dot batch_dot
-Embedding relu sigmoid tanh exp log sqrt abs negative square softsign
-""".split()
+import mxnet as mx  # noqa: E402
+from mxnet.base import _LIB, MXNetError, c_str, check_call, py_str  # noqa: E402
+
+from modelport.frontends.mxnet.registry import load_all, schema_name  # noqa: E402
 
 PARAM_RE = re.compile(r"^(\w+) : (.+?)(?:,\s*optional,\s*default=(.*)|,\s*required)$")
+TARGET = ROOT / "src/modelport/frontends/mxnet/defaults.py"
 
 
 def parse_doc(doc: str) -> dict[str, tuple[str, str | None]]:
@@ -48,25 +45,77 @@ def parse_doc(doc: str) -> dict[str, tuple[str, str | None]]:
     return out
 
 
-def main() -> int:
-    table = {}
-    for op in OPS:
-        fn = getattr(mx.sym, op, None) or getattr(mx.symbol._internal, op, None)
-        if fn is None and op.startswith("_contrib_"):
-            fn = getattr(mx.sym.contrib, op[len("_contrib_"):], None)
+def mxnet_name(op: str) -> str | None:
+    """The name MXNet registered the operator ``op`` under (an alias gives the op it
+    names: ``_Plus`` -> ``elemwise_add``), or None when MXNet has no such operator."""
+    handle = ctypes.c_void_p()
+    try:
+        check_call(_LIB.NNGetOpHandle(c_str(op), ctypes.byref(handle)))
+    except MXNetError:
+        return None
+    name, doc, nargs, ret = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_uint(), ctypes.c_char_p()
+    arg_names, arg_types, arg_docs = (ctypes.POINTER(ctypes.c_char_p)() for _ in range(3))
+    key_var_args = ctypes.c_char_p()
+    check_call(_LIB.MXSymbolGetAtomicSymbolInfo(
+        handle, ctypes.byref(name), ctypes.byref(doc), ctypes.byref(nargs), ctypes.byref(arg_names),
+        ctypes.byref(arg_types), ctypes.byref(arg_docs), ctypes.byref(key_var_args), ctypes.byref(ret)))
+    return py_str(name.value)
+
+
+def op_names() -> list[str]:
+    """The schema op of every registered name, each once: the table's keys."""
+    return sorted({schema_name(name) for name in load_all()})
+
+
+def schema_problems() -> list[str]:
+    """Registered names whose schema (declared, or the name itself) is not the op MXNet names."""
+    problems = []
+    for name in sorted(load_all()):
+        real, declared = mxnet_name(name), schema_name(name)
+        if real is None and declared == name:
+            problems.append(f"{name}: MXNet {mx.__version__} has no such op; declare schema= the op it was renamed to")
+        elif real is not None and real != declared:
+            problems.append(f"{name}: MXNet registers it as an alias of {real}; declare schema={real!r}"
+                            + (f" (not {declared!r})" if declared != name else ""))
+    return problems
+
+
+def _mxnet_fn(op: str):
+    fn = getattr(mx.sym, op, None) or getattr(mx.symbol._internal, op, None)
+    if fn is None and op.startswith("_contrib_"):
+        fn = getattr(mx.sym.contrib, op[len("_contrib_"):], None)
+    return fn
+
+
+def build_table() -> dict[str, dict[str, tuple[str, str | None]]]:
+    table, missing = {}, []
+    for op in op_names():
+        fn = _mxnet_fn(op)
         if fn is None:
-            print(f"skip {op}: not found", file=sys.stderr)
+            missing.append(op)
             continue
         table[op] = parse_doc(fn.__doc__ or "")
-    target = Path(__file__).resolve().parents[1] / "src/modelport/frontends/mxnet/defaults.py"
+    if missing:
+        raise RuntimeError(f"not found in MXNet {mx.__version__}: {', '.join(missing)}")
+    return table
+
+
+def main() -> int:
+    problems = schema_problems()
+    if problems:
+        print("schema declarations disagree with MXNet:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    table = build_table()
     header = (
         '"""MXNet 1.9.1 operator attributes: {op: {attr: (documented type, default string)}}.\n\n'
-        "Generated by scripts/gen_mxnet_defaults.py from MXNet's operator docstrings; do not\n"
-        "edit by hand. A default of None means the attribute is required. Defaults that the\n"
-        'docs give as "None" but that mean something in the kernel are pinned in attrs.py.\n"""\n\n'
+        "Generated by scripts/gen_mxnet_defaults.py from MXNet's operator docstrings, for the\n"
+        "schema op of every name in the converter registry; do not edit by hand. A default of\n"
+        "None means the attribute is required. Defaults that the docs give as \"None\" but that\n"
+        "mean something in the kernel are pinned by the op's registration (kernel_defaults).\n"
+        '"""\n\n'
     )
-    target.write_text(header + "MXNET_OP_ATTRS = " + pprint.pformat(table, width=100) + "\n")
-    print(f"wrote {target} ({len(table)} ops)")
+    TARGET.write_text(header + "MXNET_OP_ATTRS = " + pprint.pformat(table, width=100) + "\n")
+    print(f"wrote {TARGET.relative_to(ROOT)} ({len(table)} ops)")
     return 0
 
 

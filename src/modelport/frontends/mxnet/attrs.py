@@ -1,11 +1,13 @@
 """Typed attribute getters over MXNet's string attributes, with MXNet's own defaults.
 
 All defaults come from one table, ``defaults.MXNET_OP_ATTRS`` (generated from MXNet's
-docs), plus ``KERNEL_DEFAULTS`` below for attributes whose documented default is
-"None" but whose kernel behaves as a definite value. Asking for an attribute the
-table does not list is a programming error (KeyError), so a converter cannot silently
-invent a default; an attribute in the model that the operator does not have is
-reported by ``Attrs.unknown()``.
+docs), looked up under the op's schema name (an alias such as ``_Plus`` shares the
+table of ``elemwise_add``, as declared in its registration), plus the registration's
+``kernel_defaults`` for attributes whose documented default is "None" but whose
+kernel behaves as a definite value. Asking for an attribute the table does not list
+is a programming error (KeyError), so a converter cannot silently invent a default;
+an attribute in the model that the operator does not have is reported by
+``Attrs.unknown()``.
 """
 from __future__ import annotations
 
@@ -14,25 +16,23 @@ import ast
 from modelport.errors import ConversionError
 from modelport.frontends.mxnet.defaults import MXNET_OP_ATTRS
 
-# Documented as None, behaves as this (pinned by tests against MXNet).
-KERNEL_DEFAULTS: dict[tuple[str, str], str] = {
-    ("Pooling", "count_include_pad"): "True",  # avg pooling counts padding unless told not to
-    ("Pooling", "layout"): "NCHW",
-}
 # Attributes every operator may carry: vararg counts, legacy training hints.
 COMMON_ATTRS = {"num_args", "ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage"}
-# Operators whose names differ between MXNet versions and share a schema.
-ALIASES = {"_Plus": "elemwise_add", "_plus": "elemwise_add", "_Minus": "elemwise_sub",
-           "_minus": "elemwise_sub", "_Mul": "elemwise_mul", "_mul": "elemwise_mul",
-           "_Div": "elemwise_div", "_div": "elemwise_div", "Cast": "identity",
-           "ElementWiseSum": "add_n", "broadcast_plus": "broadcast_add",
-           "broadcast_minus": "broadcast_sub", "SliceChannel": "SliceChannel", "split": "SliceChannel",
-           "Softmax": "SoftmaxOutput", "_copy": "identity"}
 _TRUE, _FALSE = {"true", "1"}, {"false", "0"}
 
 
 def schema(op: str) -> dict[str, tuple[str, str | None]]:
-    return MXNET_OP_ATTRS.get(op) or MXNET_OP_ATTRS.get(ALIASES.get(op, ""), {})
+    """The documented attributes of ``op`` ({} for an op neither registered nor documented)."""
+    # lazy: op modules import this module, and the registry imports the op modules
+    from modelport.frontends.mxnet.registry import schema_name
+    return MXNET_OP_ATTRS.get(schema_name(op), {})
+
+
+def kernel_defaults(op: str) -> dict[str, str]:
+    """The registration's ``kernel_defaults`` of ``op`` (see registry.py)."""
+    from modelport.frontends.mxnet.registry import spec_of
+    spec = spec_of(op)
+    return dict(spec.kernel_defaults) if spec is not None else {}
 
 
 class Attrs:
@@ -41,6 +41,7 @@ class Attrs:
     def __init__(self, op: str, node: str, raw: dict[str, str]):
         self.op, self.node, self.raw = op, node, raw
         self._schema = schema(op)
+        self._kernel = kernel_defaults(op)
 
     def _error(self, key: str, msg: str) -> ConversionError:
         return ConversionError([f"node '{self.node}' ({self.op}): attribute '{key}' {msg}"],
@@ -50,8 +51,8 @@ class Attrs:
         """The raw string: the model's value, else MXNet's default (None = required/none)."""
         if key in self.raw:
             return self.raw[key]
-        if (self.op, key) in KERNEL_DEFAULTS:
-            return KERNEL_DEFAULTS[(self.op, key)]
+        if key in self._kernel:
+            return self._kernel[key]
         if key not in self._schema:
             raise KeyError(f"{self.op} has no documented attribute {key!r}")
         return self._schema[key][1]

@@ -2,7 +2,9 @@
 
 Each ``@finding`` function looks at the graph and weights and returns sentences (or
 nothing). They describe what the converter does about it, so a user knows why a
-hand conversion of the same model would have gone wrong.
+hand conversion of the same model would have gone wrong. Which ops count as
+preprocessing or as output heads is declared in each op's registration
+(``preprocessing=True``, ``head=True``).
 """
 from __future__ import annotations
 
@@ -12,13 +14,10 @@ import numpy as np
 
 from modelport.frontends.mxnet.attrs import Attrs
 from modelport.frontends.mxnet.reader import MXGraph
+from modelport.frontends.mxnet.registry import ops_with
 
 Finding = Callable[[MXGraph, dict], list[str]]
 FINDINGS: list[Finding] = []
-PREPROCESSING = {"_minus_scalar", "_plus_scalar", "_mul_scalar", "_div_scalar", "_rminus_scalar",
-                 "broadcast_sub", "broadcast_add", "broadcast_mul", "broadcast_div"}
-HEADS = {"SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput",
-         "MakeLoss", "BlockGrad", "SoftmaxActivation"}
 
 
 def finding(fn: Finding) -> Finding:
@@ -76,8 +75,9 @@ def preprocessing(graph, weights):
     inputs = {n.id for n in graph.nodes if n.is_variable and n.name not in weights}
     chain = []
     frontier = set(inputs)
+    preprocessing_ops = ops_with("preprocessing")
     for node in graph.nodes:
-        if node.op in PREPROCESSING and node.inputs and node.inputs[0][0] in frontier:
+        if node.op in preprocessing_ops and node.inputs and node.inputs[0][0] in frontier:
             scalar = node.attrs.get("scalar", "")
             chain.append(f"{node.op}({scalar})" if scalar else node.op)
             frontier.add(node.id)
@@ -138,5 +138,6 @@ def pooling(graph, weights):
 
 @finding
 def heads(graph, weights):
-    found = sorted({n.op for n in graph.nodes if n.op in HEADS})
+    head_ops = ops_with("head")
+    found = sorted({n.op for n in graph.nodes if n.op in head_ops})
     return [f"output heads in inference form: {', '.join(found)} (PITFALL 12)"] if found else []

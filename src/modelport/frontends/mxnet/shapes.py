@@ -1,8 +1,11 @@
 """Input shapes: the user's, or a guess from the first layer that reads the input.
 
 A guess fills what the weights fix (channels, features) and leaves the rest None:
-batch and spatial sizes. ``symbolic_shape`` turns the batch and spatial axes into
-named dimensions so the converted model accepts other sizes (PITFALL 11).
+batch and spatial sizes. Which ops fix their input's shape from a weight
+(``input_shape``) and which ones the guess looks through (``shape_preserving``) is
+declared where each op is registered. ``symbolic_shape`` turns the batch and
+spatial axes into named dimensions so the converted model accepts other sizes
+(PITFALL 11).
 """
 from __future__ import annotations
 
@@ -11,14 +14,8 @@ import numpy as np
 from modelport.errors import ConversionError
 from modelport.frontends.mxnet.attrs import Attrs
 from modelport.frontends.mxnet.reader import MXGraph, MXNode
+from modelport.frontends.mxnet.registry import spec_of
 
-# Ops whose output has the input's shape: look through them for the first real layer.
-SHAPE_PRESERVING = {
-    "_minus_scalar", "_plus_scalar", "_mul_scalar", "_div_scalar", "_rminus_scalar", "_rdiv_scalar",
-    "Activation", "LeakyReLU", "BatchNorm", "clip", "Dropout", "identity", "_copy", "BlockGrad",
-    "relu", "sigmoid", "tanh", "InstanceNorm", "broadcast_sub", "broadcast_add", "broadcast_mul",
-    "broadcast_div", "elemwise_add", "elemwise_sub", "elemwise_mul",
-}
 SPATIAL_NAMES = ("D", "H", "W")
 
 
@@ -28,19 +25,16 @@ def _first_layer_shape(graph: MXGraph, weights: dict, node: MXNode, seen: set) -
         if consumer_id in seen or slot != 0:
             continue
         seen.add(consumer_id)
+        spec = spec_of(consumer.op)
+        if spec is None:
+            continue
         weight = None
         if len(consumer.inputs) > 1:
             wnode = graph.nodes[consumer.inputs[1][0]]
             weight = weights.get(wnode.name) if wnode.is_variable else None
-        attrs = Attrs(consumer.op, consumer.name, consumer.attrs)
-        if consumer.op == "Convolution" and weight is not None:
-            channels = weight.shape[1] * attrs.int("num_group")
-            return (None, channels) + (None,) * (weight.ndim - 2)
-        if consumer.op == "Deconvolution" and weight is not None:
-            return (None, weight.shape[0]) + (None,) * (weight.ndim - 2)
-        if consumer.op == "FullyConnected" and weight is not None:
-            return (None, weight.shape[1])
-        if consumer.op in SHAPE_PRESERVING:
+        if spec.input_shape is not None and weight is not None:
+            return spec.input_shape(Attrs(consumer.op, consumer.name, consumer.attrs), weight)
+        if spec.shape_preserving:
             found = _first_layer_shape(graph, weights, consumer, seen)
             if found is not None:
                 return found

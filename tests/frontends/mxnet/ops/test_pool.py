@@ -100,7 +100,7 @@ def test_avg_count_include_pad(convention, include):
 
 
 def test_count_include_pad_absent_behaves_as_true_in_mxnet():
-    """Pins attrs.KERNEL_DEFAULTS[('Pooling', 'count_include_pad')] = True (and 'None' alike)."""
+    """Pins Pooling's kernel_defaults count_include_pad = True (and 'None' alike)."""
     x = {"data": np.random.default_rng(0).uniform(-2, 2, (1, 2, 7, 7)).astype(np.float32)}
     outs = {key: run_mxnet(pooling(kernel=(3, 3), pad=(1, 1), pool_type="avg", count_include_pad=key),
                            {}, {}, x)[0] for key in (ABSENT, None, True, False)}

@@ -1,4 +1,4 @@
-"""Reshape (MXNet codes 0/-1/-2/-3/-4, reverse, target_shape), transpose, expand_dims, squeeze."""
+"""Reshape (MXNet codes 0/-1/-2/-3/-4, reverse, target_shape), transpose, SwapAxis, expand_dims, squeeze."""
 import json
 
 import mxnet as mx
@@ -95,6 +95,69 @@ def test_transpose(axes):
     sym = mx.sym.transpose(mx.sym.var("data"), name="t", **kw)
     assert ("axes" in node_attrs(sym)) == (axes is not None)
     roundtrip(sym, NCHW[0], run_shapes=NCHW)
+
+
+@pytest.mark.parametrize("kw", [
+    {},                        # both absent: dim1 = dim2 = 0, the identity
+    dict(dim1=1),              # dim2 absent (0)
+    dict(dim2=3),              # dim1 absent (0)
+    dict(dim1=1, dim2=2),
+    dict(dim1=3, dim2=0),
+    dict(dim1=2, dim2=2),      # equal dims: the identity
+    dict(dim1=-1, dim2=1),     # negative dims count from the end (MXNet 1.9.1)
+    dict(dim1=-4, dim2=-2),
+    dict(dim1=-1, dim2=3),     # the same axis, spelled two ways
+])
+def test_swap_axis(kw):
+    sym = mx.sym.SwapAxis(mx.sym.var("data"), name="s", **kw)
+    assert set(node_attrs(sym)) == set(kw)
+    proto = roundtrip(sym, NCHW[0], run_shapes=NCHW)
+    assert op_types(proto) == ["Transpose"]
+
+
+@pytest.mark.parametrize("op", ["SwapAxis", "swapaxes"])
+def test_swap_axis_names(op):
+    """``swapaxes`` is MXNet's alias; MXNet writes SwapAxis, hand-written JSON may say either."""
+    sym = mx.sym.swapaxes(mx.sym.var("data"), dim1=0, dim2=2, name="s")
+    doc = json.loads(sym.tojson())
+    assert doc["nodes"][-1]["op"] == "SwapAxis"
+    doc["nodes"][-1]["op"] = op
+    renamed = mx.sym.load_json(json.dumps(doc))
+    proto = convert_symbol(_Json(json.dumps(doc)), {}, {}, input_shapes={"data": (2, 3, 4)})
+    for shape in [(2, 3, 4), (5, 3, 1)]:
+        feeds = {"data": np.random.default_rng(0).uniform(-2, 2, shape).astype(np.float32)}
+        assert_match(run_mxnet(renamed, {}, {}, feeds)[0], run_onnx(proto, feeds)[0])
+
+
+def test_swap_axis_out_of_range_is_refused():
+    sym = mx.sym.SwapAxis(mx.sym.var("data"), dim1=1, dim2=4, name="s")
+    with pytest.raises(ConversionError, match="out of range"):
+        convert_symbol(sym, {}, {}, input_shapes={"data": (1, 4, 6, 5)})
+
+
+@pytest.mark.parametrize("groups, runs", [
+    (2, [{"data": (1, 4, 6, 5)}, {"data": (2, 4, 9, 7)}]),
+    (3, [{"data": (1, 6, 5, 5)}, {"data": (3, 6, 4, 11)}]),
+])
+def test_channel_shuffle(groups, runs):
+    """ShuffleNet's channel shuffle as MXNet writes it: (N, C, H, W) -> (N, g, C/g, H, W)
+    -> SwapAxis(1, 2) -> (N, C/g, g, H, W) -> (N, C, H, W); converted once, run at two sizes."""
+    x = mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=runs[0]["data"][1], name="conv")
+    x = mx.sym.Reshape(x, shape=(0, -4, groups, -1, -2), name="split_groups")
+    x = mx.sym.SwapAxis(x, dim1=1, dim2=2, name="shuffle")
+    sym = mx.sym.Reshape(x, shape=(0, -3, -2), name="merge_groups")
+    proto = roundtrip(sym, runs[0], run_shapes=runs)
+    assert op_types(proto).count("Transpose") == 1
+
+
+class _Json:
+    """Stands in for a symbol whose JSON is given as text (an operator name MXNet would rewrite)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def tojson(self) -> str:
+        return self.text
 
 
 @pytest.mark.parametrize("axis", [0, 1, 4, -1, -2, -5])

@@ -41,7 +41,7 @@ UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "lo
          "sqrt": "Sqrt", "abs": "Abs", "negative": "Neg", "softsign": "Softsign"}
 
 
-@mxnet_op("Activation")
+@mxnet_op("Activation", shape_preserving=True)
 def activation(ctx):
     act = ctx.attrs.choice("act_type", ACTIVATION)
     return [ctx.op(ACTIVATION[act], [ctx.input(0)])]
@@ -55,16 +55,16 @@ def _unary(onnx_type: str):
 
 
 for _name, _onnx in UNARY.items():
-    mxnet_op(_name)(_unary(_onnx))
+    mxnet_op(_name, shape_preserving=True)(_unary(_onnx))
 
 
-@mxnet_op("square")
+@mxnet_op("square", shape_preserving=True)
 def square(ctx):
     x = ctx.input(0)
     return [ctx.op("Mul", [x, x])]
 
 
-@mxnet_op("clip")
+@mxnet_op("clip", shape_preserving=True)
 def clip(ctx):
     low, high = ctx.attrs.float("a_min"), ctx.attrs.float("a_max")
     return [ctx.op("Clip", [ctx.input(0), ctx.const(low, "min"), ctx.const(high, "max")])]
@@ -115,7 +115,7 @@ def _prelu(ctx, x):
 LEAKY = {"leaky": _leaky, "rrelu": _rrelu, "elu": _elu, "selu": _selu, "gelu": _gelu, "prelu": _prelu}
 
 
-@mxnet_op("LeakyReLU", weight_slots=(1,))
+@mxnet_op("LeakyReLU", weight_slots=(1,), shape_preserving=True)
 def leaky_relu(ctx):
     act = ctx.attrs.choice("act_type", LEAKY)
     return [LEAKY[act](ctx, ctx.input(0))]

@@ -30,7 +30,17 @@ def _common(ctx):
     return kernel, stride, dilate, pad, filters, groups
 
 
-@mxnet_op("Convolution", weight_slots=(1, 2))
+def _conv_input(attrs, weight) -> tuple:
+    """(N, C, *spatial) with C = num_group * the weight's C/groups (axis 1)."""
+    return (None, weight.shape[1] * attrs.int("num_group")) + (None,) * (weight.ndim - 2)
+
+
+def _deconv_input(attrs, weight) -> tuple:
+    """(N, C, *spatial) with C = the weight's axis 0."""
+    return (None, weight.shape[0]) + (None,) * (weight.ndim - 2)
+
+
+@mxnet_op("Convolution", weight_slots=(1, 2), input_shape=_conv_input)
 def convolution(ctx):
     kernel, stride, dilate, pad, filters, groups = _common(ctx)
     ctx.check_weight_shape(1, (filters, None, *kernel))
@@ -42,7 +52,7 @@ def convolution(ctx):
                                     "pads": pad + pad, "group": groups})]
 
 
-@mxnet_op("Deconvolution", weight_slots=(1, 2))
+@mxnet_op("Deconvolution", weight_slots=(1, 2), input_shape=_deconv_input)
 def deconvolution(ctx):
     kernel, stride, dilate, pad, filters, groups = _common(ctx)
     ctx.check_weight_shape(1, (None, filters // groups, *kernel))

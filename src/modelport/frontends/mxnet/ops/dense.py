@@ -28,7 +28,12 @@ def _features(dims: list, flatten: bool, rank: int):
     return None if any(d is None for d in rest) else int(np.prod(rest))
 
 
-@mxnet_op("FullyConnected", weight_slots=(1, 2))
+def _fc_input(attrs, weight) -> tuple:
+    """(N, K) with K = the weight's axis 1 (the rank a flattening FC reads cannot be told)."""
+    return (None, weight.shape[1])
+
+
+@mxnet_op("FullyConnected", weight_slots=(1, 2), input_shape=_fc_input)
 def fully_connected(ctx):
     x = ctx.input(0)
     hidden, flatten = ctx.attrs.int("num_hidden"), ctx.attrs.bool("flatten")

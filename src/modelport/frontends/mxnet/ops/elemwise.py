@@ -18,30 +18,13 @@ the data type, so s becomes a float32 0-d constant. Reversed forms put s first:
     _maximum_scalar max(x, s)   _minimum_scalar min(x, s)
 
 ``is_int`` only matters for integer tensors (numpy-style ops) and is ignored here.
-These often sit right after ``data`` as preprocessing (PITFALL 6); they are always
+The scalar +, -, *, / and the broadcast +, -, *, / often sit right after ``data`` as
+preprocessing (PITFALL 6; registered with ``preprocessing=True``); they are always
 kept. ``add_n`` / ``ElementWiseSum`` (x1 + x2 + ... + xn) -> Sum.
 """
 from __future__ import annotations
 
 from modelport.frontends.mxnet.registry import mxnet_op
-
-BINARY = {
-    "elemwise_add": "Add", "_plus": "Add", "_Plus": "Add",
-    "elemwise_sub": "Sub", "_minus": "Sub", "_Minus": "Sub",
-    "elemwise_mul": "Mul", "_mul": "Mul", "_Mul": "Mul",
-    "elemwise_div": "Div", "_div": "Div", "_Div": "Div",
-    "broadcast_add": "Add", "broadcast_plus": "Add",
-    "broadcast_sub": "Sub", "broadcast_minus": "Sub",
-    "broadcast_mul": "Mul", "broadcast_div": "Div",
-    "broadcast_maximum": "Max", "broadcast_minimum": "Min", "broadcast_power": "Pow",
-}
-# op name -> (ONNX op, scalar goes first)
-SCALAR = {
-    "_plus_scalar": ("Add", False), "_minus_scalar": ("Sub", False), "_rminus_scalar": ("Sub", True),
-    "_mul_scalar": ("Mul", False), "_div_scalar": ("Div", False), "_rdiv_scalar": ("Div", True),
-    "_power_scalar": ("Pow", False), "_rpower_scalar": ("Pow", True),
-    "_maximum_scalar": ("Max", False), "_minimum_scalar": ("Min", False),
-}
 
 
 def _binary(onnx_type: str):
@@ -53,7 +36,7 @@ def _binary(onnx_type: str):
     return convert
 
 
-def _scalar(onnx_type: str, reverse: bool):
+def _scalar(onnx_type: str, reverse: bool = False):
     def convert(ctx):
         x, s = ctx.input(0), ctx.const(ctx.attrs.float("scalar"), "scalar")
         return [ctx.op(onnx_type, [s, x] if reverse else [x, s])]
@@ -61,13 +44,36 @@ def _scalar(onnx_type: str, reverse: bool):
     return convert
 
 
-for _name, _onnx in BINARY.items():
-    mxnet_op(_name)(_binary(_onnx))
-for _name, (_onnx, _reverse) in SCALAR.items():
-    mxnet_op(_name)(_scalar(_onnx, _reverse))
+# Registrations: MXNet's own name first, then its aliases (legacy names), which share its schema.
+_KEEPS_SHAPE = dict(shape_preserving=True)
+_PREPROCESSING = dict(shape_preserving=True, preprocessing=True)
+
+mxnet_op("elemwise_add", "_plus", "_Plus", schema="elemwise_add", **_KEEPS_SHAPE)(_binary("Add"))
+mxnet_op("elemwise_sub", "_minus", "_Minus", schema="elemwise_sub", **_KEEPS_SHAPE)(_binary("Sub"))
+mxnet_op("elemwise_mul", "_mul", "_Mul", schema="elemwise_mul", **_KEEPS_SHAPE)(_binary("Mul"))
+mxnet_op("elemwise_div", "_div", "_Div", schema="elemwise_div", **_KEEPS_SHAPE)(_binary("Div"))
+
+mxnet_op("broadcast_add", "broadcast_plus", schema="broadcast_add", **_PREPROCESSING)(_binary("Add"))
+mxnet_op("broadcast_sub", "broadcast_minus", schema="broadcast_sub", **_PREPROCESSING)(_binary("Sub"))
+mxnet_op("broadcast_mul", **_PREPROCESSING)(_binary("Mul"))
+mxnet_op("broadcast_div", **_PREPROCESSING)(_binary("Div"))
+mxnet_op("broadcast_maximum")(_binary("Max"))
+mxnet_op("broadcast_minimum")(_binary("Min"))
+mxnet_op("broadcast_power")(_binary("Pow"))
+
+mxnet_op("_plus_scalar", **_PREPROCESSING)(_scalar("Add"))
+mxnet_op("_minus_scalar", **_PREPROCESSING)(_scalar("Sub"))
+mxnet_op("_rminus_scalar", **_PREPROCESSING)(_scalar("Sub", reverse=True))
+mxnet_op("_mul_scalar", **_PREPROCESSING)(_scalar("Mul"))
+mxnet_op("_div_scalar", **_PREPROCESSING)(_scalar("Div"))
+mxnet_op("_rdiv_scalar", **_KEEPS_SHAPE)(_scalar("Div", reverse=True))
+mxnet_op("_power_scalar", **_KEEPS_SHAPE)(_scalar("Pow"))
+mxnet_op("_rpower_scalar", **_KEEPS_SHAPE)(_scalar("Pow", reverse=True))
+mxnet_op("_maximum_scalar", **_KEEPS_SHAPE)(_scalar("Max"))
+mxnet_op("_minimum_scalar", **_KEEPS_SHAPE)(_scalar("Min"))
 
 
-@mxnet_op("add_n", "ElementWiseSum")
+@mxnet_op("add_n", "ElementWiseSum", schema="add_n")
 def add_n(ctx):
     inputs = ctx.inputs()
     if not inputs:

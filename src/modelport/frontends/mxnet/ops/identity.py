@@ -13,13 +13,16 @@ graphs).
 - ``BlockGrad`` / ``stop_gradient``: forward is the identity (it only stops gradients).
 - ``MakeLoss``: forward is the identity of its input (``grad_scale``,
   ``normalization`` and ``valid_thresh`` act on the gradient only).
-- ``_copy`` / ``identity``: y = x.
+- ``_copy`` / ``identity`` (MXNet's alias of ``_copy``): y = x.
 """
 from __future__ import annotations
 
 from modelport.frontends.mxnet.registry import mxnet_op
 
 
-@mxnet_op("Dropout", "BlockGrad", "stop_gradient", "MakeLoss", "_copy", "identity")
+@mxnet_op("Dropout", shape_preserving=True)
+@mxnet_op("BlockGrad", "stop_gradient", schema="BlockGrad", head=True, shape_preserving=True)
+@mxnet_op("MakeLoss", head=True, shape_preserving=True)
+@mxnet_op("_copy", "identity", schema="_copy", shape_preserving=True)
 def passthrough(ctx):
     return [ctx.input(0)]

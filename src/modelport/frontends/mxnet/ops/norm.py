@@ -45,7 +45,7 @@ def _bn_params(ctx, channels):
     return gamma, beta, mean, var
 
 
-@mxnet_op("BatchNorm", weight_slots=(1, 2, 3, 4))
+@mxnet_op("BatchNorm", weight_slots=(1, 2, 3, 4), shape_preserving=True)
 def batch_norm(ctx):
     if ctx.attrs.bool("output_mean_var") and (ctx.output_read(1) or ctx.output_read(2)):
         ctx.fail("output_mean_var=True and outputs 1/2 (batch mean and variance) are used: "
@@ -69,7 +69,7 @@ def batch_norm(ctx):
     return [ctx.op("Add", [scaled, ctx.const(t.reshape(shape), "shift")])]
 
 
-@mxnet_op("InstanceNorm", weight_slots=(1, 2))
+@mxnet_op("InstanceNorm", weight_slots=(1, 2), shape_preserving=True)
 def instance_norm(ctx):
     x = ctx.input(0)
     rank = ctx.need_rank(x)
@@ -86,7 +86,7 @@ L2_AXES = {"instance": lambda rank: list(range(1, rank)), "channel": lambda rank
            "spatial": lambda rank: list(range(2, rank))}
 
 
-@mxnet_op("L2Normalization")
+@mxnet_op("L2Normalization", shape_preserving=True)
 def l2_normalization(ctx):
     x = ctx.input(0)
     rank = ctx.need_rank(x)
@@ -99,7 +99,7 @@ def l2_normalization(ctx):
     return [ctx.op("Div", [x, norm])]
 
 
-@mxnet_op("LRN")
+@mxnet_op("LRN", shape_preserving=True)
 def lrn(ctx):
     x = ctx.input(0)
     if ctx.need_rank(x) != 4:

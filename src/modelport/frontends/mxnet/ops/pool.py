@@ -18,8 +18,8 @@ Output size per spatial axis (in = input size, k kernel, s stride, p pad), from 
 
 Values. max: padding never wins; a window lying wholly in padding gives -FLT_MAX in
 MXNet, so the explicit Pad uses -FLT_MAX. avg: MXNet divides by the number of window
-cells inside [-p, in + p) (count_include_pad; absent = True, pinned in
-attrs.KERNEL_DEFAULTS) or inside [0, in) (count_include_pad=False); onnxruntime's
+cells inside [-p, in + p) (count_include_pad; absent = True, the registration's
+``kernel_defaults``) or inside [0, in) (count_include_pad=False); onnxruntime's
 AveragePool with ceil_mode computes the same divisor. Without a single exact node,
 count_include_pad turns the pad into real zeros (Pad) so that AveragePool with
 count_include_pad=0 counts exactly the cells MXNet counts; where a window can still lie
@@ -181,7 +181,9 @@ _GLOBAL = {
 }
 
 
-@mxnet_op("Pooling")
+# Documented default None; the kernel counts padding unless told not to and is channel-first
+# (pinned by tests against MXNet).
+@mxnet_op("Pooling", kernel_defaults={"count_include_pad": "True", "layout": "NCHW"})
 def pooling(ctx):
     check_channel_first(ctx)
     x = ctx.input(0)

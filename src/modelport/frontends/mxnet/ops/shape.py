@@ -1,4 +1,4 @@
-"""Shape operators: Reshape (with MXNet's special codes), transpose, expand_dims, squeeze.
+"""Shape operators: Reshape (with MXNet's special codes), transpose, SwapAxis, expand_dims, squeeze.
 
 Reshape. MXNet walks its ``shape`` codes left to right with a cursor ``src`` into the
 input dims (MXNet 1.9.1 ``InferReshapeShape``):
@@ -24,7 +24,9 @@ shape at run time from Shape(start, end) slices, ReduceProd and Div, so the mode
 keeps working at input sizes other than the convert-time one (PITFALL 11). Dims
 that are static at convert time (channels) are folded to constants.
 
-transpose: ONNX Transpose with ``perm = axes`` (empty = reversed). expand_dims:
+transpose: ONNX Transpose with ``perm = axes`` (empty = reversed). SwapAxis (alias
+swapaxes; dim1, dim2 default 0, negative ones count from the end, as in MXNet 1.9.1):
+Transpose with the identity permutation but dim1 and dim2 exchanged. expand_dims:
 Unsqueeze (negative axis + rank + 1). squeeze: Squeeze with the given axes (all of
 them: MXNet returns shape (1,), emitted as Reshape to [1]). With ``axis=None`` MXNet
 drops the size-1 dims of the *run-time* shape, batch included, so the output rank
@@ -218,6 +220,20 @@ def transpose(ctx):
     if sorted(axes) != list(range(rank)):
         ctx.fail(f"axes {ctx.attrs.ints('axes')} is not a permutation of {rank} dims")
     return [ctx.op("Transpose", [data], {"perm": axes})]
+
+
+@mxnet_op("SwapAxis", "swapaxes", schema="SwapAxis")
+def swap_axis(ctx):
+    """y = x with axes dim1 and dim2 exchanged (equal axes: y = x), e.g. channel shuffle's
+    (N, g, C/g, H, W) -> (N, C/g, g, H, W)."""
+    data = ctx.input(0)
+    rank = ctx.need_rank(data)
+    dim1, dim2 = ctx.attrs.int("dim1"), ctx.attrs.int("dim2")
+    if not (-rank <= dim1 < rank and -rank <= dim2 < rank):
+        ctx.fail(f"dim1 {dim1} / dim2 {dim2} out of range for a rank-{rank} input")
+    perm = list(range(rank))
+    perm[dim1 % rank], perm[dim2 % rank] = perm[dim2 % rank], perm[dim1 % rank]
+    return [ctx.op("Transpose", [data], {"perm": perm})]
 
 
 @mxnet_op("expand_dims")

@@ -44,7 +44,7 @@ def concat(ctx):
     return [ctx.op("Concat", inputs, {"axis": _axis(ctx, ctx.attrs.int("dim"), rank)})]
 
 
-@mxnet_op("SliceChannel", "split")
+@mxnet_op("SliceChannel", "split", schema="SliceChannel")
 def slice_channel(ctx):
     data = ctx.input(0)
     rank = ctx.need_rank(data)

@@ -44,14 +44,14 @@ def _plain_softmax_checks(ctx) -> None:
         ctx.fail("use_length=True (a length input) is not supported")
 
 
-@mxnet_op("softmax")
+@mxnet_op("softmax", shape_preserving=True)
 def softmax(ctx):
     _plain_softmax_checks(ctx)
     x = _scaled(ctx, ctx.input(0))
     return [ctx.op("Softmax", [x], {"axis": ctx.attrs.int("axis")})]
 
 
-@mxnet_op("log_softmax")
+@mxnet_op("log_softmax", shape_preserving=True)
 def log_softmax(ctx):
     _plain_softmax_checks(ctx)
     x = _scaled(ctx, ctx.input(0))
@@ -77,7 +77,7 @@ def _softmax_channel(ctx, x):
 ACTIVATION_MODES = {"instance": _softmax_instance, "channel": _softmax_channel}
 
 
-@mxnet_op("SoftmaxActivation")
+@mxnet_op("SoftmaxActivation", head=True, shape_preserving=True)
 def softmax_activation(ctx):
     mode = ctx.attrs.choice("mode", ACTIVATION_MODES)
     return [ACTIVATION_MODES[mode](ctx, ctx.input(0))]
@@ -93,7 +93,8 @@ def _softmax_flat(ctx, x):
     return ctx.op("Reshape", [probs, ctx.op("Shape", [x])])
 
 
-@mxnet_op("SoftmaxOutput", "Softmax", label_slots=(1,))
+@mxnet_op("SoftmaxOutput", "Softmax", schema="SoftmaxOutput", head=True, shape_preserving=True,
+          label_slots=(1,))
 def softmax_output(ctx):
     x = ctx.input(0)
     if ctx.attrs.bool("multi_output"):
@@ -103,11 +104,12 @@ def softmax_output(ctx):
     return [_softmax_flat(ctx, x)]
 
 
-@mxnet_op("LinearRegressionOutput", "MAERegressionOutput", label_slots=(1,))
+@mxnet_op("LinearRegressionOutput", "MAERegressionOutput", head=True, shape_preserving=True,
+          label_slots=(1,))
 def regression_output(ctx):
     return [ctx.input(0)]
 
 
-@mxnet_op("LogisticRegressionOutput", label_slots=(1,))
+@mxnet_op("LogisticRegressionOutput", head=True, shape_preserving=True, label_slots=(1,))
 def logistic_regression_output(ctx):
     return [ctx.op("Sigmoid", [ctx.input(0)])]
