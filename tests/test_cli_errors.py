@@ -88,7 +88,7 @@ def test_weight_shape_contradicting_graph(tmp_path, capsys):
     loaded["arg:conv1_bias"] = mx.nd.ones((5,))
     mx.nd.save(str(params), loaded)
     code, text = _run(capsys, "convert", str(symbol), "-o", str(tmp_path / "out"), "--input", "data:1,3,8,8")
-    _assert_clean_failure(code, text, tmp_path / "out", "2 problem(s)",
+    _assert_clean_failure(code, text, tmp_path / "out", "2 problems",
                           "weight 'conv2_weight' has shape (2, 4, 3, 3), the graph implies (2, ?, 1, 1)",
                           "weight 'conv1_bias' has shape (5,), the graph implies (4,)")
 

@@ -91,7 +91,15 @@ def cmd_example(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelport", description=__doc__.splitlines()[0])
+    from modelport import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="modelport",
+        description="Convert trained models (MXNet checkpoints, ONNX) to ONNX and verify the result "
+                    "tensor by tensor in the real engines.",
+        epilog="Exit codes: 0 success, 1 verification found a divergence, 2 bad input. "
+               "Run 'modelport COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"modelport {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p, help_files):
@@ -113,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p, "the converted model (converted on the fly if omitted) and/or the .params")
     p.add_argument("--to", default="onnx", help="target to convert to on the fly when no converted model is given")
     p.add_argument("--no-optimize", action="store_true", help="on-the-fly conversion without the folding passes")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--stop-at-first", action="store_true", help="stop at the first divergent tensor")
     p.add_argument("--max-rows", type=int, default=None, help="rows per table (default all)")
     p.set_defaults(fn=cmd_verify)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from modelport.errors import ModelportError, UnsupportedOpsError
 from modelport.frontends.registry import Loaded
+from modelport.text import plural
 
 
 @dataclass
@@ -62,7 +63,7 @@ def prepare(loaded: Loaded, to: str = "onnx", optimize: bool = True, extra: dict
     run_passes(loaded.model, target.passes(options))
     problems = target.check(loaded.model)
     if problems:
-        raise UnsupportedOpsError(f"{loaded.source}: the {to} target cannot take {len(problems)} kind(s) of "
+        raise UnsupportedOpsError(f"{loaded.source}: the {to} target cannot take {plural(len(problems), 'kind')} of "
                                   "node, nothing was written:\n" + "\n".join(f"  - {p}" for p in problems))
     return target, options
 

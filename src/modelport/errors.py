@@ -21,8 +21,11 @@ class ConversionError(ModelportError):
 
     def __init__(self, problems: list[str], header: str = "conversion failed"):
         self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{header} ({len(self.problems)} problem(s)):\n{lines}")
+        if len(self.problems) == 1:
+            super().__init__(f"{header}: {self.problems[0]}")
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            super().__init__(f"{header} ({len(self.problems)} problems):\n{lines}")
 
 
 class VerificationError(ModelportError):

@@ -54,6 +54,10 @@ def atomic_outputs(output_dir: str | Path):
     never leaves half-written outputs (and folders it created are removed again).
     """
     output_dir = Path(output_dir)
+    blocking = next((p for p in (output_dir, *output_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        where = "is a file" if blocking == output_dir else f"{blocking} is a file"
+        raise ModelFileError(f"{output_dir}: {where}, not a folder; give an output folder with -o")
     missing = [p for p in (output_dir, *output_dir.parents) if not p.exists()]
     try:
         output_dir.mkdir(parents=True, exist_ok=True)

@@ -30,13 +30,18 @@ def test_correct_conversion_verifies(tmp_path):
     report = modelport.verify(symbol, result.files[0], inputs={"data": (1, 3, 10, 10)})
     assert report.ok
     assert [r.shapes["data"] for r in report.runs] == [(1, 3, 10, 10), (1, 3, 7, 7)]
-    names = [row.name for row in report.runs[0].comparison.rows]
-    assert names == ["conv1", "bn1", "relu1", "conv2"]
+    cmp = report.runs[0].comparison
+    # BatchNorm folded into conv1: conv1's own output no longer exists, bn1 (what MXNet reports) survives
+    assert [row.name for row in cmp.rows] == ["bn1", "relu1", "conv2"]
+    assert cmp.folded == [("conv1", "bn1")] and cmp.missing == []
+    kept = modelport.convert(symbol, output_dir=tmp_path / "kept", inputs={"data": (1, 3, 10, 10)}, optimize=False)
+    report = modelport.verify(symbol, kept.files[0], inputs={"data": (1, 3, 10, 10)})
+    assert report.ok and [row.name for row in report.runs[0].comparison.rows] == ["conv1", "bn1", "relu1", "conv2"]
 
 
 def test_copied_zero_gamma_is_found_at_the_batchnorm(tmp_path):
     symbol, params = _model(tmp_path)
-    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)})
+    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)}, optimize=False)
     broken = onnx.load(str(result.files[0]))
     for init in broken.graph.initializer:
         if init.name.startswith("bn1_gamma"):  # what a naive converter does: copy the stored zeros
@@ -55,7 +60,7 @@ def test_copied_zero_gamma_is_found_at_the_batchnorm(tmp_path):
 
 def test_wrong_eps_is_named(tmp_path):
     symbol, params = _model(tmp_path)
-    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)})
+    result = modelport.convert(symbol, output_dir=tmp_path / "out", inputs={"data": (1, 3, 10, 10)}, optimize=False)
     broken = onnx.load(str(result.files[0]))
     for node in broken.graph.node:
         for attr in node.attribute:

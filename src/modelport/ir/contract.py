@@ -17,6 +17,7 @@ from collections import Counter
 import onnx_ir as ir
 
 from modelport.errors import ConversionError
+from modelport.text import plural
 
 OPSET = 17
 IR_VERSION = 8
@@ -40,7 +41,7 @@ def contract_problems(model: ir.Model) -> list[str]:
                  for domain, count in domains.items()]
     names = Counter(v.name for v in _values(graph))
     if names.get(None) or names.get(""):
-        problems.append(f"{names.get(None, 0) + names.get('', 0)} tensor(s) without a name")
+        problems.append(plural(names.get(None, 0) + names.get('', 0), "tensor") + " without a name")
     problems += [f"tensor name '{name}' is used {count} times" for name, count in names.items()
                  if name and count > 1]
     for value in graph.inputs:

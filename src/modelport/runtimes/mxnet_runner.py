@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from modelport.errors import VerificationError
+from modelport.runtimes._quiet import quiet
 
 os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 
@@ -38,8 +39,9 @@ class MXNetRunner:
         mx = _mx()
         self.mx = mx
         try:
-            self.symbol = mx.sym.load(str(symbol_path))
-            loaded = mx.nd.load(str(params_path))
+            with quiet():
+                self.symbol = mx.sym.load(str(symbol_path))
+                loaded = mx.nd.load(str(params_path))
         except mx.base.MXNetError as exc:
             raise VerificationError(f"MXNet cannot load {symbol_path} / {params_path}: {str(exc).splitlines()[0]}") from None
         self.args, self.aux = {}, {}
@@ -67,8 +69,10 @@ class MXNetRunner:
 
     def accepts(self, shapes: dict[str, tuple]) -> bool:
         """True when MXNet infers every shape from these input shapes (e.g. FC layers fix the input size)."""
+        known = {k: v.shape for k, v in {**self.args, **self.aux}.items()}
         try:
-            arg, _, _ = self.symbol.infer_shape(**shapes)
+            with quiet():  # MXNet prints "infer_shape error. Arguments: ..." on failure
+                arg, _, _ = self.symbol.infer_shape(**{**known, **shapes})
         except Exception:  # noqa: BLE001 - MXNetError, or a TypeError for a name it does not know
             return False
         return arg is not None and all(all(d > 0 for d in s) for s in arg)
@@ -92,7 +96,8 @@ class MXNetRunner:
         elif outputs == "all":
             sym = mx.sym.Group([self.internals[n] for n in names])
         shapes = {k: v.shape for k, v in feeds.items()}
-        arg_shapes, _, _ = sym.infer_shape_partial(**shapes)
+        with quiet():
+            arg_shapes, _, _ = sym.infer_shape_partial(**shapes)
         args = {k: mx.nd.array(v) for k, v in feeds.items()}
         for name, shape in zip(sym.list_arguments(), arg_shapes):
             if name in self.args:
@@ -100,6 +105,12 @@ class MXNetRunner:
             elif name not in args:
                 args[name] = mx.nd.zeros(shape)
         aux = {k: self.aux[k] for k in sym.list_auxiliary_states()}
-        exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
-        exe.forward(is_train=False)
-        return {tensor_name(n): o.asnumpy() for n, o in zip(names, exe.outputs)}
+        try:
+            with quiet():
+                exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+                exe.forward(is_train=False)
+                return {tensor_name(n): o.asnumpy() for n, o in zip(names, exe.outputs)}
+        except mx.base.MXNetError as exc:
+            raise VerificationError(f"MXNet failed to run the model at "
+                                    f"{', '.join(f'{k}:{v.shape}' for k, v in feeds.items())}: "
+                                    f"{str(exc).strip().splitlines()[0][:300]}") from None

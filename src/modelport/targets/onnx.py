@@ -1,10 +1,11 @@
 """The ``onnx`` target: a checked, cleaned .onnx at opset 17, run by onnxruntime.
 
 Pass order, and why it holds:
-1. fold constants first: shape arithmetic becomes constants, so the later passes see
-   plain Conv -> BatchNormalization pairs and constant Mul/Add operands;
-2. eliminate identities (Identity, inference Dropout) next, so a BatchNormalization
-   behind a Dropout or Identity is adjacent to its producer;
+1. eliminate identities (Identity, inference Dropout, same-type Cast) first: the
+   survivor keeps the name the source engine reports (the later one); onnxscript's
+   folder would otherwise remove these copies itself keeping the earlier name;
+2. fold constants: shape arithmetic becomes constants, so the later passes see plain
+   Conv -> BatchNormalization pairs and constant Mul/Add operands;
 3. fold BatchNormalization into the producing Conv/ConvTranspose/Gemm, then
 4. fold what remains of constant per-channel Mul/Add into the producer (preprocessing
    scales that follow a convolution, BN already folded into Mul/Add form);
@@ -27,7 +28,7 @@ def passes(options: Options) -> list:
     from modelport.passes.remove_dead import RemoveDeadPass
 
     folding = [FoldBatchNormPass(), FoldScaleShiftPass()] if options.optimize else []
-    return [FoldConstantsPass(), EliminateIdentityPass(), *folding, RemoveDeadPass()]
+    return [EliminateIdentityPass(), FoldConstantsPass(), *folding, RemoveDeadPass()]
 
 
 def check(model) -> list[str]:

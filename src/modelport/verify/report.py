@@ -7,14 +7,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from modelport.text import plural
 from modelport.verify.compare import Comparison
 
 
 @contextmanager
 def node_progress(label: str, console: Console | None = None):
-    """Yield a ``tick()`` callable that advances a spinner bar (total unknown)."""
+    """Yield a ``tick()`` callable that advances a spinner bar (total unknown); silent off a terminal."""
+    console = console or Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda: None
+        return
     with Progress(SpinnerColumn(), TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                  console=console or Console(stderr=True), transient=True) as bar:
+                  console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield lambda: bar.advance(task)
 
@@ -27,7 +32,8 @@ def comparison_table(cmp: Comparison, title: str, max_rows: int | None = None) -
     table = Table(title=title, show_lines=False, header_style="bold")
     for col, justify in (("#", "right"), ("tensor", "left"), ("shape", "left"), ("cosine", "right"),
                          ("max abs", "right"), ("max rel", "right"), ("", "left")):
-        table.add_column(col, justify=justify)
+        # names are never cut: a long one wraps (folds) inside its cell
+        table.add_column(col, justify=justify, overflow="fold", no_wrap=col not in ("tensor", "shape", ""))
     rows = cmp.rows if max_rows is None else cmp.rows[:max_rows]
     for i, row in enumerate(rows):
         status = "[green]ok[/]" if row.ok else "[bold red]DIVERGES[/]"
@@ -52,19 +58,21 @@ def print_verify(report, console: Console, max_rows: int | None = None) -> None:
             console.print(f"[yellow]skipped[/] {shapes}: {run.skipped}")
             continue
         cmp = run.comparison
-        console.print(comparison_table(cmp, f"{report.source} ({report.reference}) vs {report.converted} ({report.candidate}) at {shapes}", max_rows))
+        console.print(f"{report.source} ({report.reference}) vs {report.converted} ({report.candidate}) at {shapes}",
+                      soft_wrap=True, highlight=False)
+        console.print(comparison_table(cmp, f"at {shapes}", max_rows))
         outs = cmp.outputs
         worst = min((r.cosine for r in outs), default=float("nan"))
         if cmp.missing:
-            console.print(f"[yellow]{len(cmp.missing)} reference tensor(s) have no counterpart in the converted "
+            console.print(f"[yellow]{plural(len(cmp.missing), 'reference tensor')} {'has' if len(cmp.missing) == 1 else 'have'} no counterpart in the converted "
                           f"model[/] (not compared): {', '.join(cmp.missing[:8])}{' ...' if len(cmp.missing) > 8 else ''}")
         if cmp.folded:
             shown = ", ".join(f"{a} -> {b}" for a, b in cmp.folded[:6])
-            console.print(f"{len(cmp.folded)} tensor(s) folded away by the passes (not compared; their values live "
+            console.print(f"{plural(len(cmp.folded), 'tensor')} folded away by the passes (not compared; their values live "
                           f"on in the survivor): {shown}{' ...' if len(cmp.folded) > 6 else ''}")
         if cmp.first_divergence is None:
-            console.print(f"[green]MATCH[/] at {shapes}: {len(cmp.rows)} tensors compared, "
-                          f"{len(outs)} output(s), worst output cosine {worst:.7f}")
+            console.print(f"[green]MATCH[/] at {shapes}: {plural(len(cmp.rows), 'tensor')} compared, "
+                          f"{plural(len(outs), 'output')}, worst output cosine {worst:.7f}", soft_wrap=True)
         else:
             row = cmp.first_divergence
             console.print(f"[bold red]DIVERGES[/] at {shapes}: first at tensor '{row.name}' "

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from modelport.frontends.mxnet.attrs import Attrs
+from modelport.text import plural
 from modelport.frontends.mxnet.reader import MXGraph
 from modelport.frontends.mxnet.registry import ops_with
 
@@ -49,7 +50,7 @@ def fix_gamma(graph, weights):
     for node in fixed:
         gamma = weights.get(graph.nodes[node.inputs[1][0]].name) if len(node.inputs) > 1 else None
         not_one += gamma is not None and not np.all(gamma == 1)
-    text = (f"{len(fixed)} BatchNorm layers have fix_gamma=True ({absent} by absence: MXNet's default); "
+    text = (f"{plural(len(fixed), 'BatchNorm layer')} {'has' if len(fixed) == 1 else 'have'} fix_gamma=True ({absent} by absence: MXNet's default); "
             f"stored gamma ignored, 1 used (PITFALL 3)")
     if not_one:
         text += f"; {not_one} of them store gamma != 1, which a naive converter would copy"
@@ -67,7 +68,7 @@ def bn_eps(graph, weights):
 @finding
 def bn_axis(graph, weights):
     odd = [n.name for n in _ops(graph, "BatchNorm") if Attrs("BatchNorm", n.name, n.attrs).int("axis") != 1]
-    return [f"{len(odd)} BatchNorm layers normalise an axis other than 1: {', '.join(odd[:5])} (PITFALL 5)"] if odd else []
+    return [f"{plural(len(odd), 'BatchNorm layer')} normalise an axis other than 1: {', '.join(odd[:5])} (PITFALL 5)"] if odd else []
 
 
 @finding

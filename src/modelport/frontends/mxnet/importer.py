@@ -90,7 +90,7 @@ class MXNetImporter:
             lines = [f"{op} ({len(names)} node{'s' * (len(names) > 1)}): {', '.join(names[:8])}"
                      + (" ..." if len(names) > 8 else "") for op, names in sorted(unsupported.items())]
             raise UnsupportedOpsError(f"{self.graph.path}: {len(unsupported)} unsupported MXNet "
-                                      f"operator(s), nothing was written:\n" + "\n".join(f"  - {l}" for l in lines))
+                                      f"operator{'s' * (len(unsupported) > 1)}, nothing was written:\n" + "\n".join(f"  - {l}" for l in lines))
         problems = []
         for node in self.graph.nodes:
             if node.is_variable:
@@ -114,12 +114,30 @@ class MXNetImporter:
             elif head.is_variable and index != 0:
                 problems.append(f"output '{head.name}' output #{index}: a variable has one output")
         if problems:
-            raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
+            raise ConversionError(self._summarise(problems), header=f"{self.graph.path}: the model cannot be converted")
+
+    def _summarise(self, problems: list[str]) -> list[str]:
+        """Many missing weights mean the wrong params file: say that once, with the first few names."""
+        missing = [p for p in problems if "missing from the params file" in p or "the params file has no" in p]
+        if len(missing) <= 5:
+            return problems
+        wanted = {self.graph.nodes[n.inputs[slot][0]].name for n in self.graph.nodes if not n.is_variable
+                  for slot in self.registry[n.op].weight_slots if slot < len(n.inputs)}
+        used = len(wanted & set(self.weights))
+        names = [p.split("'")[3] if p.count("'") >= 4 else p for p in missing[:4]]
+        summary = (f"{len(missing)} weights the graph needs are missing from the params file (first: "
+                   f"{', '.join(names)}, ...); the file has {len(self.weights)} arrays, {used} of them used by this "
+                   f"graph: this params file seems to belong to another model")
+        return [summary] + [p for p in problems if p not in missing]
 
     # -- conversion ---------------------------------------------------------------
     def _graph_inputs(self) -> list[ir.Value]:
         shapes = guess_input_shapes(self.graph, self.weights, self.input_nodes, self.user_shapes)
         values = []
+        free = [n.name for n in self.input_nodes if not self.dynamic and None in shapes[n.name]]
+        if free:
+            raise ConversionError([f"--static needs every size of input '{name}': give it with --input {name}:..."
+                                   for name in free], header="input shapes")
         for node in self.input_nodes:
             shape = symbolic_shape(shapes[node.name]) if self.dynamic else shapes[node.name]
             value = ir.Value(name=node.name, shape=ir.Shape(shape), type=ir.TensorType(ir.DataType.FLOAT))
@@ -171,7 +189,7 @@ class MXNetImporter:
             if node.id in failed:
                 self._placeholders(node)
         if problems:
-            raise ConversionError(problems, header=f"{self.graph.path}: the model cannot be converted")
+            raise ConversionError(self._summarise(problems), header=f"{self.graph.path}: the model cannot be converted")
         outputs = []
         for head in self.graph.heads:
             if head not in self.values and not self.graph.nodes[head[0]].is_variable:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,11 +89,14 @@ def _read_array(cur: _Cursor, index: int) -> np.ndarray:
     cur.unpack("ii", f"array {index} context")
     (flag,) = cur.unpack("i", f"array {index} dtype")
     count = math.prod(dims)  # Python ints: no wrap-around on hostile dims
+    if flag != BFLOAT16_FLAG and flag not in DTYPES:
+        cur.fail(f"array {index} has unknown dtype flag {flag}")
+    itemsize = 4 if flag == BFLOAT16_FLAG else DTYPES[flag].itemsize
+    if math.prod(d or 1 for d in dims) * itemsize > sys.maxsize:  # (0, 2**62, 4): empty, yet no numpy shape
+        cur.fail(f"array {index} has an impossible shape {dims}")
     if flag == BFLOAT16_FLAG:
         raw = cur.take_array(count * 2, np.dtype("<u2"), f"array {index} data")
         return (raw.astype(np.uint32) << 16).view(np.float32).reshape(dims)
-    if flag not in DTYPES:
-        cur.fail(f"array {index} has unknown dtype flag {flag}")
     dtype = DTYPES[flag]
     return cur.take_array(count * dtype.itemsize, dtype, f"array {index} data ({dims}, {dtype})").reshape(dims)
 
