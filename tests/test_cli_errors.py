@@ -77,7 +77,7 @@ def test_unknown_ops_are_all_listed_before_writing(tmp_path, capsys):
             node["op"] = "MysteryLayer"
     symbol.write_text(json.dumps(doc))
     code, text = _run(capsys, "convert", str(symbol), "-o", str(tmp_path / "out"))
-    _assert_clean_failure(code, text, tmp_path / "out", "2 unsupported MXNet operator(s)",
+    _assert_clean_failure(code, text, tmp_path / "out", "2 unsupported MXNet operators",
                           "_contrib_FancyOp (1 node): conv1", "MysteryLayer (1 node): conv2")
 
 

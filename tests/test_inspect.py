@@ -16,7 +16,8 @@ def test_inspect_mobilefacenet_counts_and_findings(shared_models):
     fixed = [n for n in bns if n.get("attrs", {}).get("fix_gamma", "True") in ("True", "true", "1")]
     rep = modelport.inspect(symbol, inputs={"data": (1, 3, 112, 112)})
     assert rep.ops == expected_ops
-    assert any(f.startswith(f"{len(fixed)} BatchNorm layers have fix_gamma=True") for f in rep.findings), rep.findings
+    verb = "layer has" if len(fixed) == 1 else "layers have"
+    assert any(f.startswith(f"{len(fixed)} BatchNorm {verb} fix_gamma=True") for f in rep.findings), rep.findings
     assert any("_minus_scalar(127.5) -> _mul_scalar(0.0078125)" in f for f in rep.findings), rep.findings
     params = mx.nd.load(str(shared_models / "mobilefacenet_y1" / "model-0000.params"))
     assert rep.param_count == sum(v.size for v in params.values())

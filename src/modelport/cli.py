@@ -64,7 +64,8 @@ def cmd_inspect(args) -> int:
 
     files = _split_files(args.files)
     rep = inspect(args.source, files["params"], parse_input_spec(args.input) or None)
-    ops = Table(title=f"{rep.source}: operators", header_style="bold")
+    console.print(f"{rep.source} ({rep.framework})", soft_wrap=True, highlight=False)
+    ops = Table(title="operators", header_style="bold")
     ops.add_column("op")
     ops.add_column("count", justify="right")
     for op, count in rep.ops.most_common():
@@ -72,7 +73,7 @@ def cmd_inspect(args) -> int:
     console.print(ops)
     layers = Table(title="layers (output shape)", header_style="bold")
     for col in ("#", "layer", "op", "shape"):
-        layers.add_column(col)
+        layers.add_column(col, overflow="fold")
     for i, layer in enumerate(rep.layers):
         layers.add_row(str(i), layer.name, layer.op, "x".join(map(str, layer.shape)))
     console.print(layers)
@@ -80,7 +81,9 @@ def cmd_inspect(args) -> int:
     console.print(f"parameters: {rep.param_count:,} ({rep.param_bytes / 1e6:.2f} MB) from {rep.params_file}")
     console.print("[bold]pitfalls found[/]" if rep.findings else "pitfalls found: none")
     for text in rep.findings:
-        console.print(f"  - {text}")
+        console.print(f"  - {text}", soft_wrap=True)
+    if any("PITFALL" in text for text in rep.findings):
+        console.print("(PITFALL N: item N of docs/pitfalls.md, which says what a hand conversion gets wrong there)")
     return 0
 
 

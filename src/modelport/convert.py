@@ -48,7 +48,23 @@ def load(source: str | Path, params: str | Path | None = None, inputs: dict | No
 
     source = Path(source)
     fe = pick(source)
-    return fe.load(source, Path(params) if params else None, inputs=inputs, dynamic=dynamic, progress=progress)
+    loaded = fe.load(source, Path(params) if params else None, inputs=inputs, dynamic=dynamic, progress=progress)
+    if inputs:
+        _check_sizes(loaded, inputs)
+    return loaded
+
+
+def _check_sizes(loaded: Loaded, inputs: dict) -> None:
+    """Inputs too small for the network fail here, naming the first layer they break."""
+    from modelport.errors import ConversionError
+    from modelport.ir.sizes import size_problem
+
+    graph_inputs = loaded.model.graph.inputs
+    if {v.name for v in graph_inputs} - set(inputs):
+        return  # some input's size is not known: nothing to check statically
+    problem = size_problem(loaded.model, {v.name: tuple(inputs[v.name]) for v in graph_inputs}, loaded.spatial_axes)
+    if problem:
+        raise ConversionError([problem], header=f"{loaded.source}: input shapes")
 
 
 def prepare(loaded: Loaded, to: str = "onnx", optimize: bool = True, extra: dict | None = None):

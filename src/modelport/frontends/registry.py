@@ -34,6 +34,7 @@ class Loaded:
     param_bytes: int = 0
     findings: list[str] = field(default_factory=list)  # pitfalls the model hits (what the converter does)
     reference: Callable[[], object] | None = None  # builds the source engine's Runner
+    spatial_axes: dict[str, list[int]] = field(default_factory=dict)  # per input: its size axes (H, W...)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,11 @@ def weightless(proto: onnx.ModelProto, weights: list[ir.Value] = ()) -> onnx.Mod
     return light
 
 
+def _readable(dim_param: str) -> str:
+    """The model's own dim names (N, H, W, ...) as they are; shape inference's made-up ones ('unk__3') as '?'."""
+    return "?" if not dim_param or dim_param.startswith("unk__") else dim_param
+
+
 def value_shapes(model: ir.Model) -> dict[str, tuple]:
     """Every value's shape by ONNX shape inference (data propagation on) over the weightless model."""
     proto = weightless(*skeleton(model))
@@ -47,5 +52,5 @@ def value_shapes(model: ir.Model) -> dict[str, tuple]:
     shapes = {}
     for info in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
         dims = info.type.tensor_type.shape.dim
-        shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims)
+        shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else _readable(d.dim_param) for d in dims)
     return shapes

@@ -204,6 +204,8 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
             raise VerificationError(f"{converted}: not a converted model modelport knows (expected {known})")
         if not converted.is_file():
             raise VerificationError(f"{converted}: file not found")
+        if inputs:
+            load(source, params, inputs)  # the given sizes fit the source (rank, channels, windows) before any engine runs
         candidate = target.runner(converted)
         reference = frontend.reference(source, Path(params) if params else None)
         return verify_runners(reference, candidate, converted=str(converted), **kwargs)

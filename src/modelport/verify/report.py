@@ -77,4 +77,6 @@ def print_verify(report, console: Console, max_rows: int | None = None) -> None:
             row = cmp.first_divergence
             console.print(f"[bold red]DIVERGES[/] at {shapes}: first at tensor '{row.name}' "
                           f"(cosine {_fmt(row.cosine, '.6f')}, max abs {_fmt(row.max_abs, '.3g')})")
-            console.print(f"  likely cause: {cmp.diagnosis}")
+            console.print(f"  likely cause: {cmp.diagnosis}", soft_wrap=True)
+            if "PITFALL" in cmp.diagnosis:
+                console.print("  (PITFALL N: item N of docs/pitfalls.md)")

@@ -102,7 +102,7 @@ def name_collisions(graph, weights):
             if var.is_variable and var.name in weights and not var.name.startswith(node.name + "_"):
                 odd.append(f"{var.name} -> {node.name}")
     if odd:
-        return [f"{len(odd)} weights are named after another layer ({', '.join(odd[:3])}); "
+        return [f"{plural(len(odd), 'weight is', 'weights are')} named after another layer ({', '.join(odd[:3])}); "
                 "resolved through graph edges, not names (PITFALL 8)"]
     return []
 
@@ -114,7 +114,7 @@ def flatten_fc(graph, weights):
         src = graph.nodes[node.inputs[0][0]]
         if src.op not in ("FullyConnected",) and not src.is_variable:
             count += Attrs(node.op, node.name, node.attrs).bool("flatten")
-    return [f"{count} FullyConnected layers flatten a feature map (C,H,W order; targets storing HWC must "
+    return [f"{plural(count, 'FullyConnected layer flattens', 'FullyConnected layers flatten')} a feature map (C,H,W order; targets storing HWC must "
             "permute weights) (PITFALL 9)"] if count else []
 
 
@@ -129,11 +129,11 @@ def pooling(graph, weights):
         padded_avg += a.str("pool_type") == "avg" and any(a.ints("pad")) and not a.bool("global_pool")
     out = []
     if full:
-        out.append(f"{full} Pooling layers use pooling_convention='full' (ceil) (PITFALL 10)")
+        out.append(f"{plural(full, 'Pooling layer uses', 'Pooling layers use')} pooling_convention='full' (ceil) (PITFALL 10)")
     if same:
-        out.append(f"{same} Pooling layers use pooling_convention='same' (PITFALL 10)")
+        out.append(f"{plural(same, 'Pooling layer uses', 'Pooling layers use')} pooling_convention='same' (PITFALL 10)")
     if padded_avg:
-        out.append(f"{padded_avg} padded avg Pooling layers (count_include_pad matters) (PITFALL 10)")
+        out.append(f"{plural(padded_avg, 'padded avg Pooling layer')} (count_include_pad matters) (PITFALL 10)")
     return out
 
 

@@ -38,4 +38,5 @@ def load(source: Path, weights: Path | None = None, inputs: dict | None = None, 
         param_count=int(sum(np.prod(w.shape, dtype=np.int64) for w in used.values())),
         param_bytes=int(sum(w.nbytes for w in used.values())),
         findings=[text for fn in FINDINGS for text in fn(graph, used)],
-        reference=lambda: reference(source, weights))
+        reference=lambda: reference(source, weights),
+        spatial_axes={v.name: list(range(2, len(v.shape))) for v in model.graph.inputs if len(v.shape) >= 3})

@@ -96,7 +96,7 @@ def parse_symbol(doc: dict, path: str = "<memory>") -> MXGraph:
             if not 0 <= src < len(nodes):
                 raise ValueError(f"head refers to node {src}, which does not exist")
         arg_nodes = [int(a) for a in doc.get("arg_nodes", [])]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # Overflow: int(Infinity)
         msg = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ModelFileError(f"{path}: not an MXNet symbol file: {msg}") from None
     version = None
@@ -104,7 +104,7 @@ def parse_symbol(doc: dict, path: str = "<memory>") -> MXGraph:
     if isinstance(top_attrs, dict) and "mxnet_version" in top_attrs:
         try:
             version = int(top_attrs["mxnet_version"][1])
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, LookupError, OverflowError):
             version = None
     dialect = "param" if "param" in dialects else ("attr" if "attr" in dialects else "attrs")
     return MXGraph(nodes, heads, arg_nodes, path=path, dialect=dialect, version=version)
@@ -121,6 +121,8 @@ def load_symbol(path: str | Path) -> MXGraph:
         raise ModelFileError(f"{path}: not a text file (is this the .params file?)") from None
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # integers past Python's digit limit; nesting past the stack
+        raise ModelFileError(f"{path}: unreadable JSON: {str(exc).splitlines()[0][:200]}") from None
     if not isinstance(doc, dict):
         raise ModelFileError(f"{path}: not an MXNet symbol file: top level is not an object")
     return parse_symbol(doc, str(path))

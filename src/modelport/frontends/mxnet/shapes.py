@@ -19,7 +19,8 @@ from modelport.frontends.mxnet.registry import spec_of
 SPATIAL_NAMES = ("D", "H", "W")
 
 
-def _first_layer_shape(graph: MXGraph, weights: dict, node: MXNode, seen: set) -> tuple | None:
+def _first_layer_shape(graph: MXGraph, weights: dict, node: MXNode, seen: set) -> tuple[tuple, MXNode] | None:
+    """(the shape the first weighted layer fixes, that layer), looking through shape-preserving ops."""
     for consumer_id, slot in graph.consumers.get(node.id, []):
         consumer = graph.nodes[consumer_id]
         if consumer_id in seen or slot != 0:
@@ -33,7 +34,7 @@ def _first_layer_shape(graph: MXGraph, weights: dict, node: MXNode, seen: set) -
             wnode = graph.nodes[consumer.inputs[1][0]]
             weight = weights.get(wnode.name) if wnode.is_variable else None
         if spec.input_shape is not None and weight is not None:
-            return spec.input_shape(Attrs(consumer.op, consumer.name, consumer.attrs), weight)
+            return spec.input_shape(Attrs(consumer.op, consumer.name, consumer.attrs), weight), consumer
         if spec.shape_preserving:
             found = _first_layer_shape(graph, weights, consumer, seen)
             if found is not None:
@@ -48,17 +49,31 @@ def guess_input_shapes(graph: MXGraph, weights: dict[str, np.ndarray], inputs: l
         if name not in {n.name for n in inputs}:
             problems.append(f"--input names '{name}', but the graph inputs are: {', '.join(n.name for n in inputs)}")
     for node in inputs:
+        found = _first_layer_shape(graph, weights, node, set())
         if node.name in user:
             shapes[node.name] = tuple(user[node.name])
-            continue
-        guess = _first_layer_shape(graph, weights, node, set())
-        if guess is None:
+            if found is not None:
+                problems += _contradiction(node.name, shapes[node.name], *found)
+        elif found is None:
             problems.append(f"cannot tell the rank of input '{node.name}'; give it with --input {node.name}:1,3,224,224")
         else:
-            shapes[node.name] = guess
+            shapes[node.name] = found[0]
     if problems:
         raise ConversionError(problems, header="input shapes")
     return shapes
+
+
+def _contradiction(name: str, given: tuple, fixed: tuple, layer: MXNode) -> list[str]:
+    """The user's shape against what the first weighted layer fixes (rank, channels/features)."""
+    wanted = "x".join("?" if d is None else str(d) for d in fixed)
+    where = f"the first layer '{layer.name}' ({layer.op}) takes {wanted}"
+    if len(given) != len(fixed):
+        return [f"--input {name}:{'x'.join(map(str, given))} has rank {len(given)}, but {where} (rank {len(fixed)})"]
+    bad = [i for i, (g, f) in enumerate(zip(given, fixed)) if f is not None and g != f]
+    if bad:
+        axes = ", ".join(f"{fixed[i]} at axis {i} (given {given[i]})" for i in bad)
+        return [f"--input {name}:{'x'.join(map(str, given))} does not fit: {where}, i.e. {axes}"]
+    return []
 
 
 def symbolic_shape(shape: tuple) -> tuple:

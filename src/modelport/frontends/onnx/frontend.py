@@ -92,6 +92,8 @@ def load(source: Path, weights: Path | None = None, inputs: dict | None = None, 
         raise ConversionError([str(exc).splitlines()[0][:300]], header=f"{source}: the ONNX graph is malformed") from None
     del proto
     RemoveInitializersFromInputsPass()(model)
+    spatial = {v.name: [i for i, d in enumerate(v.shape.dims) if i > 0 and not isinstance(d, int)]
+               for v in model.graph.inputs if v.shape is not None}
     _set_shapes(model, dict(inputs or {}), dynamic, source)
     nodes = list(model.graph)
     weights_ = [v.const_value for v in model.graph.initializers.values() if v.const_value is not None]
@@ -100,4 +102,4 @@ def load(source: Path, weights: Path | None = None, inputs: dict | None = None, 
         [(n.outputs[0].name, n.op_type) for n in nodes if n.outputs],
         param_count=int(sum(np.prod(t.shape.numpy(), dtype=np.int64) for t in weights_)),
         param_bytes=int(sum(t.nbytes for t in weights_)),
-        findings=findings, reference=lambda: reference(source))
+        findings=findings, reference=lambda: reference(source), spatial_axes=spatial)

@@ -2,11 +2,16 @@
 
 - Parsed without its external data first; every external-data location must be a
   relative path that stays inside the model's folder (no ``..``, no absolute paths),
-  name an existing file, and lie within it (offset + length <= file size), before any
-  of it is read.
+  name an existing file, lie within it (offset + length <= file size) and hold exactly
+  the bytes the tensor's dims and type need, before any of it is read.
 - Old exporters list initializers as graph inputs too: those are weights.
 - Opsets other than ``OPSET`` go through onnx's version converter; when it cannot
   convert, the message names the opsets and what it said.
+- Upsample and Resize before opset 11 compute ``x_original = x_resized / scale`` and,
+  in ``nearest`` mode, round down (onnxruntime rounds up when a Resize-10 shrinks).
+  The converter's Resize 10 -> 11 adapter sets neither attribute (onnx/onnx#8480), so
+  the opset-11 defaults (``half_pixel``, ``round_prefer_floor``) would silently change
+  the result: they are set to ``asymmetric`` and ``floor``/``ceil`` after the upgrade.
 """
 from __future__ import annotations
 
@@ -33,8 +38,27 @@ def _external_ok(tensor: onnx.TensorProto, folder: Path, path: Path) -> None:
         raise ModelFileError(f"{path}: tensor '{tensor.name}': malformed external data offset/length") from None
     size = target.stat().st_size
     if offset < 0 or offset > size or (length >= 0 and offset + length > size):
-        raise ModelFileError(f"{path}: tensor '{tensor.name}': external data ({offset}+{length} bytes) "
+        span = f"{offset}+{length} bytes" if length >= 0 else f"from byte {offset}"
+        raise ModelFileError(f"{path}: tensor '{tensor.name}': external data ({span}) "
                              f"lies beyond the end of {target.name} ({size} bytes)")
+    need = _nbytes(tensor)
+    have = length if length >= 0 else size - offset  # onnx reads to the end of the file without a length
+    if need is not None and have != need:
+        raise ModelFileError(f"{path}: tensor '{tensor.name}': external data in {target.name} holds {have} bytes "
+                             f"from byte {offset}, its dims {list(tensor.dims)} need {need}")
+
+
+def _nbytes(tensor: onnx.TensorProto) -> int | None:
+    """The bytes a tensor's raw data must have (None for strings and unknown types)."""
+    import math
+
+    import onnx_ir as ir
+
+    try:
+        bits = ir.DataType(tensor.data_type).bitwidth
+    except (TypeError, ValueError):
+        return None
+    return (math.prod(tensor.dims) * bits + 7) // 8
 
 
 def _tensors(graph: onnx.GraphProto):
@@ -79,12 +103,67 @@ def upgrade(proto: onnx.ModelProto, path: Path) -> onnx.ModelProto:
     if version != OPSET:
         from onnx import version_converter
 
+        old_resizes = _resizes_before_11(proto, path, version)
         try:
             proto = version_converter.convert_version(proto, OPSET)
         except Exception as exc:  # noqa: BLE001 - the converter raises RuntimeError/ValueError/its own
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise ModelFileError(f"{path}: onnx's version converter cannot bring opset {version} to {OPSET}: "
                                  f"{first}") from None
+        _keep_resize_semantics(proto, old_resizes)
     if proto.ir_version < IR_VERSION:
         proto.ir_version = IR_VERSION
     return proto
+
+
+def _constant(graph: onnx.GraphProto, name: str):
+    from onnx import numpy_helper
+
+    for tensor in graph.initializer:
+        if tensor.name == name:
+            return numpy_helper.to_array(tensor)
+    for node in graph.node:
+        if node.op_type == "Constant" and name in node.output:
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+            return None if value is None else numpy_helper.to_array(value)
+    return None
+
+
+def _resizes_before_11(proto: onnx.ModelProto, path: Path, version: int) -> dict[str, str | None]:
+    """Upsample/Resize nodes of an opset < 11 model: {output name: nearest_mode to set (None unless nearest)}."""
+    if version >= 11:
+        return {}
+    found = {}
+    for node in proto.graph.node:
+        if node.op_type not in ("Upsample", "Resize") or node.domain not in ("", "ai.onnx") or not node.output:
+            continue
+        mode = next((a.s.decode() for a in node.attribute if a.name == "mode"), "nearest")
+        rounding = None
+        if mode == "nearest":
+            rounding = "floor"  # Upsample's scales are >= 1; so are a Resize-10's unless it shrinks
+            scales = _constant(proto.graph, node.input[1]) if node.op_type == "Resize" and len(node.input) > 1 else None
+            if scales is not None and scales.size and (scales < 1).any():
+                if (scales > 1).any():
+                    raise ModelFileError(
+                        f"{path}: {node.op_type} '{node.name or node.output[0]}' (opset {version}, nearest) enlarges "
+                        f"some axes and shrinks others (scales {scales.tolist()}): its rounding has no form at "
+                        f"opset {OPSET}")
+                rounding = "ceil"
+        found[node.output[0]] = rounding
+    return found
+
+
+def _keep_resize_semantics(proto: onnx.ModelProto, old: dict[str, str | None]) -> None:
+    """Set the opset-10 coordinate transform and rounding on the Resize nodes the converter made of ``old``."""
+    if not old:
+        return
+    for node in proto.graph.node:
+        if node.op_type != "Resize" or not node.output or node.output[0] not in old:
+            continue
+        settings = {"coordinate_transformation_mode": "asymmetric"}
+        if old[node.output[0]] is not None:
+            settings["nearest_mode"] = old[node.output[0]]
+        kept = [a for a in node.attribute if a.name not in settings]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+        node.attribute.extend(onnx.helper.make_attribute(k, v) for k, v in settings.items())
