@@ -77,8 +77,9 @@ def cmd_inspect(args) -> int:
     for i, layer in enumerate(rep.layers):
         layers.add_row(str(i), layer.name, layer.op, "x".join(map(str, layer.shape)))
     console.print(layers)
-    console.print(f"inputs: {rep.inputs}   outputs: {', '.join(rep.outputs)}")
-    console.print(f"parameters: {rep.param_count:,} ({rep.param_bytes / 1e6:.2f} MB) from {rep.params_file}")
+    console.print(f"inputs: {rep.inputs}   outputs: {', '.join(rep.outputs)}", soft_wrap=True, highlight=False)
+    console.print(f"parameters: {rep.param_count:,} ({rep.param_bytes / 1e6:.2f} MB) from {rep.params_file}",
+                  soft_wrap=True, highlight=False)
     console.print("[bold]pitfalls found[/]" if rep.findings else "pitfalls found: none")
     for text in rep.findings:
         console.print(f"  - {text}", soft_wrap=True)

@@ -27,13 +27,66 @@ class InspectReport:
     framework: str = ""
 
 
+def _probed_shapes(model) -> dict[str, tuple] | None:
+    """Shapes in the model's own dim names (N, H/2, W/32...): inferred at two concrete sizes and
+    matched back; None when the model has no free dims or either size does not fit it."""
+    import onnx
+
+    from modelport.ir.proto import skeleton, weightless
+    from modelport.ir.sizes import with_inputs
+
+    free = {}  # (input, axis) -> dim name
+    for value in model.graph.inputs:
+        for i, d in enumerate(value.shape.dims if value.shape is not None else ()):
+            if not isinstance(d, int):
+                free[(value.name, i)] = str(d.value or "?") if d is not None else "?"
+    if not free or any(v.shape is None for v in model.graph.inputs):
+        return None
+    proto = weightless(*skeleton(model))
+    probes = []
+    for base in (0, 1):  # batch 1 then 2; every other free axis a distinct size per probe
+        sizes = {key: (1 + base if key[1] == 0 else 224 + 96 * base + 32 * n) for n, key in enumerate(free)}
+        shapes = {v.name: tuple(sizes.get((v.name, i), d) for i, d in enumerate(v.shape.dims)) for v in model.graph.inputs}
+        try:
+            inferred = onnx.shape_inference.infer_shapes(with_inputs(proto, shapes), data_prop=True)
+        except onnx.shape_inference.InferenceError:
+            return None
+        probes.append((sizes, {i.name: [d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim]
+                               for i in [*inferred.graph.value_info, *inferred.graph.output]}))
+    (sizes_a, a), (sizes_b, b) = probes
+    out = {}
+    for name, dims_a in a.items():
+        dims_b = b.get(name)
+        if dims_b is None or len(dims_b) != len(dims_a):
+            continue
+        out[name] = tuple(_label(x, y, free, sizes_a, sizes_b) for x, y in zip(dims_a, dims_b))
+    return out
+
+
+def _label(x, y, free, sizes_a, sizes_b):
+    if x is None or y is None or x <= 0 or y <= 0:
+        return "?"
+    if x == y:
+        return x
+    for key, name in free.items():
+        sa, sb = sizes_a[key], sizes_b[key]
+        if x * sb == y * sa:  # the same ratio to this input axis at both sizes
+            if x == sa:
+                return name
+            if sa % x == 0 and sb % y == 0:
+                return f"{name}/{sa // x}"
+            if x % sa == 0:
+                return f"{name}*{x // sa}"
+    return "?"
+
+
 def inspect(source: str | Path, params: str | Path | None = None, inputs: dict | None = None) -> InspectReport:
     """Describe a source model (any frontend); shapes are computed at ``inputs`` (static) when given."""
     from modelport.convert import load
     from modelport.ir.proto import value_shapes
 
     loaded = load(source, params, inputs, dynamic=not inputs)
-    values = value_shapes(loaded.model)
+    values = (None if inputs else _probed_shapes(loaded.model)) or value_shapes(loaded.model)
     layers = [Layer(name, op, values[name]) for name, op in loaded.layers if name in values]
     graph = loaded.model.graph
     graph_inputs = {v.name: tuple(d if isinstance(d, int) else str(d) for d in v.shape.dims) if v.shape else ()

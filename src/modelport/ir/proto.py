@@ -4,6 +4,8 @@ from __future__ import annotations
 import onnx
 import onnx_ir as ir
 
+SMALL = 1024
+
 
 def skeleton(model: ir.Model) -> tuple[onnx.ModelProto, list[ir.Value]]:
     """The model proto without initializers, and the initializer values in order."""
@@ -19,7 +21,8 @@ def skeleton(model: ir.Model) -> tuple[onnx.ModelProto, list[ir.Value]]:
 
 
 def weightless(proto: onnx.ModelProto, weights: list[ir.Value] = ()) -> onnx.ModelProto:
-    """A copy of ``proto`` without weight data: its initializers, and ``weights``, become typed inputs.
+    """A copy of ``proto`` without weight data: its initializers, and ``weights``, become typed inputs
+    (``weights`` of at most ``SMALL`` elements stay constants: shape inference needs their values).
 
     Node schemas, attributes, types and shape inference see exactly what the full
     model has, without copying (or serializing) hundreds of MB of weights.
@@ -33,8 +36,10 @@ def weightless(proto: onnx.ModelProto, weights: list[ir.Value] = ()) -> onnx.Mod
     light.graph.input.extend(i for i in graph.input if i.name not in stored)
     light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
                              for t in graph.initializer)
+    small = [v for v in weights if v.const_value.size <= SMALL]  # shapes, axes, scalars: inference needs their values
+    light.graph.initializer.extend(ir.serde.serialize_tensor(v.const_value) for v in small)
     light.graph.input.extend(onnx.helper.make_tensor_value_info(
-        v.name, v.const_value.dtype.value, [int(d) for d in v.const_value.shape.dims]) for v in weights)
+        v.name, v.const_value.dtype.value, [int(d) for d in v.const_value.shape.dims]) for v in weights if v not in small)
     light.graph.output.extend(graph.output)
     light.graph.value_info.extend(graph.value_info)
     return light

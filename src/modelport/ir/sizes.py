@@ -14,7 +14,7 @@ import onnx_ir as ir
 from modelport.ir.proto import skeleton, weightless
 
 
-def _with_inputs(proto: onnx.ModelProto, shapes: dict[str, tuple]) -> onnx.ModelProto:
+def with_inputs(proto: onnx.ModelProto, shapes: dict[str, tuple]) -> onnx.ModelProto:
     fixed = onnx.ModelProto()
     fixed.CopyFrom(proto)
     del fixed.graph.value_info[:]
@@ -32,7 +32,7 @@ def _with_inputs(proto: onnx.ModelProto, shapes: dict[str, tuple]) -> onnx.Model
 def first_break(proto: onnx.ModelProto, shapes: dict[str, tuple]) -> str | None:
     """Where these input sizes break the model ("layer 'x' (Op) would output 1x8x-1x-1"), else None."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(_with_inputs(proto, shapes), data_prop=True)
+        inferred = onnx.shape_inference.infer_shapes(with_inputs(proto, shapes), data_prop=True)
     except onnx.shape_inference.InferenceError as exc:
         return str(exc).strip().splitlines()[-1][:300]
     dims = {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]

@@ -30,9 +30,12 @@ def _read(path) -> onnx.ModelProto:
     if not path.is_file():
         raise VerificationError(f"{path}: file not found")
     try:
-        return onnx.load(str(path))
+        proto = onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends
         raise VerificationError(f"{path}: not an ONNX model ({type(exc).__name__}); truncated or another file type?") from None
+    if not proto.graph.node and not proto.graph.output:
+        raise VerificationError(f"{path}: not an ONNX model (no graph: empty or another file type?)")
+    return proto
 
 
 class OnnxRuntimeRunner:

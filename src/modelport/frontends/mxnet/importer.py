@@ -169,6 +169,7 @@ class MXNetImporter:
         inputs = self._graph_inputs()
         problems: list[str] = []
         failed: set[int] = set(self.labels)
+        tainted: set[int] = set()
         for label in self.labels:
             self._placeholders(self.graph.nodes[label])
         for node in self.graph.nodes:
@@ -176,7 +177,11 @@ class MXNetImporter:
                 progress()
             if node.is_variable:
                 continue
-            downstream = any(src in failed for src, _ in node.inputs)
+            # downstream of an earlier failure (or of a node that was): its own problems are echoes of
+            # that one and are not reported, unless they concern the weights file itself
+            downstream = bool(problems) and any(src in failed or src in tainted for src, _ in node.inputs)
+            if downstream:
+                tainted.add(node.id)
             try:
                 self._convert_node(node)
             except NodeProblem as exc:

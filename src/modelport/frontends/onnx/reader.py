@@ -23,28 +23,28 @@ from modelport.errors import ModelFileError
 from modelport.ir.contract import IR_VERSION, OPSET
 
 
-def _external_ok(tensor: onnx.TensorProto, folder: Path, path: Path) -> None:
+def _external_ok(tensor: onnx.TensorProto, name: str, folder: Path, path: Path) -> None:
     info = {e.key: e.value for e in tensor.external_data}
     location = info.get("location", "")
     target = (folder / location).resolve()
     if not location or Path(location).is_absolute() or folder.resolve() not in target.parents:
-        raise ModelFileError(f"{path}: tensor '{tensor.name}' keeps its data at '{location}', outside the "
+        raise ModelFileError(f"{path}: tensor '{name}' keeps its data at '{location}', outside the "
                              "model's folder; modelport reads external data only from files beside the model")
     if not target.is_file():
-        raise ModelFileError(f"{path}: tensor '{tensor.name}': external data file {target} not found")
+        raise ModelFileError(f"{path}: tensor '{name}': external data file {target} not found")
     try:
         offset, length = int(info.get("offset", 0)), int(info.get("length", -1))
     except ValueError:
-        raise ModelFileError(f"{path}: tensor '{tensor.name}': malformed external data offset/length") from None
+        raise ModelFileError(f"{path}: tensor '{name}': malformed external data offset/length") from None
     size = target.stat().st_size
     if offset < 0 or offset > size or (length >= 0 and offset + length > size):
         span = f"{offset}+{length} bytes" if length >= 0 else f"from byte {offset}"
-        raise ModelFileError(f"{path}: tensor '{tensor.name}': external data ({span}) "
+        raise ModelFileError(f"{path}: tensor '{name}': external data ({span}) "
                              f"lies beyond the end of {target.name} ({size} bytes)")
     need = _nbytes(tensor)
     have = length if length >= 0 else size - offset  # onnx reads to the end of the file without a length
     if need is not None and have != need:
-        raise ModelFileError(f"{path}: tensor '{tensor.name}': external data in {target.name} holds {have} bytes "
+        raise ModelFileError(f"{path}: tensor '{name}': external data in {target.name} holds {have} bytes "
                              f"from byte {offset}, its dims {list(tensor.dims)} need {need}")
 
 
@@ -62,12 +62,15 @@ def _nbytes(tensor: onnx.TensorProto) -> int | None:
 
 
 def _tensors(graph: onnx.GraphProto):
-    yield from graph.initializer
+    """(name for messages, tensor) of every tensor: initializers, and node attributes (whose
+    tensors are usually unnamed: named by the node's first output)."""
+    yield from ((t.name, t) for t in graph.initializer)
     for node in graph.node:
         for attr in node.attribute:
+            label = lambda t: t.name or (node.output[0] if node.output else node.name)  # noqa: E731
             if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
+                yield label(attr.t), attr.t
+            yield from ((label(t), t) for t in attr.tensors)
             for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
                 yield from _tensors(sub)
 
@@ -81,9 +84,9 @@ def read_onnx(path: Path) -> onnx.ModelProto:
                              f"{type(exc).__name__}); truncated or another file type?") from None
     if not proto.graph.node and not proto.graph.output:
         raise ModelFileError(f"{path}: not an ONNX model (no graph: empty or another file type?)")
-    external = [t for t in _tensors(proto.graph) if t.data_location == onnx.TensorProto.EXTERNAL]
-    for tensor in external:
-        _external_ok(tensor, path.parent, path)
+    external = [(n, t) for n, t in _tensors(proto.graph) if t.data_location == onnx.TensorProto.EXTERNAL]
+    for name, tensor in external:
+        _external_ok(tensor, name, path.parent, path)
     if external:
         from onnx.external_data_helper import load_external_data_for_model
 
