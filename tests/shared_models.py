@@ -36,3 +36,24 @@ MXNET_MODELS = [
         ("det4", [{"data": (1, 15, 24, 24)}, {"data": (2, 15, 24, 24)}]),
     )
 ]
+
+
+@dataclass(frozen=True)
+class SharedOnnxModel:
+    id: str
+    path: str
+    inputs: dict | None  # the shape to convert at; None keeps the model's free axes
+    runs: int  # verify runs: 2 where the converted model leaves spatial axes free, else 1
+    batchnorms: int = 0  # BatchNormalization nodes fed by a Conv in the original (all folded)
+
+
+ONNX_MODELS = [
+    SharedOnnxModel("ultraface_rfb320", "onnx_ultraface_rfb320/version-RFB-320.onnx",
+                    {"input": (1, 3, 240, 320)}, 1, batchnorms=35),
+    SharedOnnxModel("ultraface_rfb320_raw", "onnx_ultraface_rfb320/version-RFB-320_without_postprocessing.onnx",
+                    {"input": (1, 3, 240, 320)}, 1, batchnorms=35),
+    SharedOnnxModel("yunet_n", "onnx_yunet_n/yunet_n_320_320.onnx", {"input": (1, 3, 320, 320)}, 1),
+    SharedOnnxModel("mtcnn_pnet", "onnx_mtcnn_pypi/pnet.onnx", None, 2),
+    SharedOnnxModel("mtcnn_rnet", "onnx_mtcnn_pypi/rnet.onnx", {"input_2": (1, 24, 24, 3)}, 1),
+    SharedOnnxModel("mtcnn_onet", "onnx_mtcnn_pypi/onet.onnx", {"input_3": (1, 48, 48, 3)}, 1),
+]

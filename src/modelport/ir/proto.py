@@ -37,7 +37,10 @@ def weightless(proto: onnx.ModelProto, weights: list[ir.Value] = ()) -> onnx.Mod
     light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
                              for t in graph.initializer)
     small = [v for v in weights if v.const_value.size <= SMALL]  # shapes, axes, scalars: inference needs their values
-    light.graph.initializer.extend(ir.serde.serialize_tensor(v.const_value) for v in small)
+    for v in small:
+        tensor = ir.serde.serialize_tensor(v.const_value)
+        tensor.name = v.name
+        light.graph.initializer.append(tensor)
     light.graph.input.extend(onnx.helper.make_tensor_value_info(
         v.name, v.const_value.dtype.value, [int(d) for d in v.const_value.shape.dims]) for v in weights if v not in small)
     light.graph.output.extend(graph.output)
