@@ -89,11 +89,17 @@ class Seeds:
     symbol_text: str
     checkpoint_params: bytes  # the checkpoint's weights, matching symbol_doc
     onnx: list[dict[str, bytes]]  # each: file name -> bytes, the model is 'model.onnx'
-    extra_mxnet: list[tuple[str, bytes]] = field(default_factory=list)  # (symbol text, params) of shared models
+    extra_mxnet: list[tuple[str, bytes]] = field(default_factory=list)  # (symbol text, params): more models
     own_params: int = 0  # params[:own_params] are built here (small); the rest come from ../shared/models
 
     def __repr__(self) -> str:  # hypothesis prints the arguments of a failing case: keep it short
-        return f"Seeds({len(self.params)} params, {len(self.onnx)} onnx, {len(self.extra_mxnet)} shared mxnet)"
+        return f"Seeds({len(self.params)} params, {len(self.onnx)} onnx, {1 + len(self.extra_mxnet)} mxnet models)"
+
+    def mxnet_model(self, draw) -> tuple[str, bytes]:
+        """(symbol text, params) of the checkpoint (half the time) or of another model."""
+        if not self.extra_mxnet or draw.bool():
+            return self.symbol_text, self.checkpoint_params
+        return draw.choice(self.extra_mxnet)
 
 
 def build_mxnet_checkpoint(folder: Path) -> tuple[Path, Path]:
@@ -205,7 +211,10 @@ def build_seeds(folder: Path, shared: Path | None = None) -> Seeds:
     params = [ckpt, *hand_packed_params()]
     own = len(params)
     onnx_seeds = build_onnx_seeds()
-    extra = []
+    from modelport.example import build_example  # preprocessing, PReLU, ceil and padded avg pooling, global pool
+
+    example_symbol, example_params = build_example(Path(folder) / "example")
+    extra = [(example_symbol.read_text(), example_params.read_bytes())]
     if shared is not None and shared.is_dir():
         det1 = shared / "mtcnn_mxnet"
         if (det1 / "det1-0001.params").is_file():
@@ -220,6 +229,8 @@ def build_seeds(folder: Path, shared: Path | None = None) -> Seeds:
 # -- .params ----------------------------------------------------------------------------------
 def params_fields(buf: bytes) -> list[tuple[int, int, str]]:
     """(offset, size, kind) of every field of a well-formed .params file, in order."""
+    from modelport.frontends.mxnet.params import BFLOAT16_FLAG, DTYPES
+
     fields: list[tuple[int, int, str]] = []
     pos = 0
 
@@ -249,7 +260,7 @@ def params_fields(buf: bytes) -> list[tuple[int, int, str]]:
         take(4, "dev_type")
         take(4, "dev_id")
         (flag,) = struct.unpack("<i", take(4, "dtype"))
-        itemsize = 2 if flag == 12 else np.dtype(["<f4", "<f8", "<f2", "u1", "<i4", "i1", "<i8", "?", "<i2"][flag]).itemsize
+        itemsize = 2 if flag == BFLOAT16_FLAG else DTYPES[flag].itemsize
         take(math.prod(dims) * itemsize, "data")
     (nnames,) = struct.unpack("<Q", take(8, "name_count"))
     for _ in range(nnames):
@@ -557,14 +568,14 @@ def _mutate_text(text: str, draw) -> tuple[bytes, str]:
 
 def symbol_doc_case(seeds: Seeds, draw) -> Case:
     """A mutated document for parse_symbol."""
-    doc = seeds.symbol_doc if not seeds.extra_mxnet or draw.bool() else json.loads(seeds.extra_mxnet[0][0])
+    doc = json.loads(seeds.mxnet_model(draw)[0])
     doc, what = mutate_symbol(doc, draw)
     return Case("symbol", {}, what, doc=doc)
 
 
 def symbol_text_case(seeds: Seeds, draw) -> Case:
     """A mutated JSON text for load_symbol."""
-    text = seeds.symbol_text if not seeds.extra_mxnet or draw.bool() else seeds.extra_mxnet[0][0]
+    text = seeds.mxnet_model(draw)[0]
     raw, what = _mutate_text(text, draw)
     return Case("symbol", {"x-symbol.json": raw}, what)
 
@@ -603,16 +614,13 @@ def _weights_mutation(params: bytes, draw) -> tuple[bytes, str]:
     elif kind == 6:
         renamed = {k.replace("arg:", "aux:") if k == key else k: v for k, v in arrays.items()}
         return serialize_params(renamed), f"{key} arg/aux swapped"
-    else:
-        from modelport.frontends.mxnet.params import split_arg_aux  # noqa: F401 - names without prefix
+    else:  # names without arg:/aux: count as arguments
         return serialize_params({k.partition(":")[2]: v for k, v in arrays.items()}), "no arg:/aux: prefixes"
     return serialize_params(arrays), what
 
 
 def mxnet_case(seeds: Seeds, draw) -> Case:
-    text, params = seeds.symbol_text, seeds.checkpoint_params
-    if seeds.extra_mxnet and draw.int(0, 3) == 0:
-        text, params = seeds.extra_mxnet[0]
+    text, params = seeds.mxnet_model(draw)
     doc = json.loads(text)
     kind = draw.int(0, 9)
     if kind <= 6:

@@ -96,9 +96,6 @@ def test_shared_onnx_model_matches_onnxruntime_on_the_original(shared_models, tm
 
 @pytest.mark.parametrize("model", [m for m in ONNX_MODELS if m.id.startswith("ultraface")],
                          ids=[m.id for m in ONNX_MODELS if m.id.startswith("ultraface")])
-@pytest.mark.xfail(strict=True, reason="BUG (verify/passes): the Constant/Shape/Gather/Unsqueeze/Concat tensors "
-                   "that FoldConstantsPass turns into initializers or drops are reported as 'missing' (79 of them "
-                   "for ultraface) instead of folded; the CLI prints them as 'no counterpart in the converted model'")
 def test_folded_shape_arithmetic_is_not_reported_missing(shared_models, tmp_path, model):
     path, result = _converted(shared_models, tmp_path, model)
     report = modelport.verify(path, result.files[0])

@@ -3,7 +3,7 @@ import numpy as np
 import onnx_ir as ir
 from onnx import helper
 
-from modelport.ir.provenance import ALIAS, FOLDED
+from modelport.ir.provenance import ALIAS, CONSTANT, FOLDED
 from modelport.passes import (EliminateIdentityPass, FoldBatchNormPass, FoldConstantsPass, FoldScaleShiftPass,
                               RemoveDeadPass, run_passes)
 from passes.support import absorbed, bn_params, init, make_model, ops, rng, run, assert_close, vinfo
@@ -45,7 +45,8 @@ def test_pipeline():
     assert ops(model) == ["Conv", "Relu", "Reshape", "Gemm"]
     assert_close(ref, run(model, feeds)["out"])
     assert absorbed(model) == {"relu0": ("drop0", ALIAS), "conv0": ("scale0", FOLDED),
-                               "bn0": ("scale0", FOLDED), "fc0": ("out", FOLDED), "bn1": ("out", ALIAS)}
+                               "bn0": ("scale0", FOLDED), "fc0": ("out", FOLDED), "bn1": ("out", ALIAS),
+                               **{name: (CONSTANT, FOLDED) for name in ("shape0", "n0", "newshape0")}}
     assert not run_passes(model, [p() for p in PIPELINE])
 
 

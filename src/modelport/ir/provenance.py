@@ -20,6 +20,7 @@ import json
 
 KEY = "modelport.absorbed"
 ALIAS, FOLDED = "alias", "folded"
+CONSTANT = "(constants)"  # the survivor of tensors constant folding turned into initializers
 
 
 def _load(props: dict) -> dict[str, list[str]]:

@@ -23,12 +23,13 @@ the same shape) read the copied tensor instead, keeping the EARLIER name (and re
 to the later one when the later one is a graph output): run ``EliminateIdentityPass``
 before this pass so that copies follow the source engine's naming.
 
-Names: a folded value becomes an initializer of the same name and nothing is recorded
-(constants are not tensors verify compares). A non-constant tensor whose name disappears
-because onnxscript replaced it by the tensor it copies is recorded
-``absorb(model, gone, survivor, ALIAS)`` (the survivor holds exactly its values). Tensors
-that only became unread (an input of a folded ``Shape``) are dropped without a record, as
-dead code is. Graph output names never change.
+Names: a tensor that became a constant (an initializer of the same name), or that only
+fed what became one (the input of a folded ``Shape``), is recorded
+``absorb(model, name, provenance.CONSTANT, FOLDED)``: verify lists it as folded into
+constants, not as missing. A non-constant tensor whose name disappears because
+onnxscript replaced it by the tensor it copies is recorded
+``absorb(model, gone, survivor, ALIAS)`` (the survivor holds exactly its values). Graph
+output names never change.
 """
 from __future__ import annotations
 
@@ -62,9 +63,8 @@ def has_foldable(graph: ir.Graph) -> bool:
 
 
 def _tensors(graph: ir.Graph) -> dict[ir.Value, str]:
-    """Named, non-constant node outputs of the main graph."""
-    return {value: value.name for node in graph if not (node.op_type == "Constant" and node.domain == "")
-            for value in node.outputs if value.name}
+    """Named node outputs of the main graph (a source engine reports Constant nodes' too)."""
+    return {value: value.name for node in graph for value in node.outputs if value.name}
 
 
 class FoldConstantsPass(ir.passes.InPlacePass):
@@ -101,9 +101,9 @@ def _record(model: ir.Model, tensors: dict[ir.Value, str], symbolic: dict) -> No
     graph = model.graph
     alive = set(graph.inputs) | set(graph.initializers.values())
     alive |= {v for node in graph for v in node.outputs}
-    names = {v.name for v in alive}
+    computed = {v.name for node in graph for v in node.outputs} | {v.name for v in graph.inputs}
     for value, name in tensors.items():
-        if name in names:  # still there, or folded into an initializer of the same name
+        if name in computed:  # still computed by a node
             continue
         survivor = value
         for _ in range(len(symbolic) + 1):  # follow x -> copy-of chains to a live tensor
@@ -113,6 +113,7 @@ def _record(model: ir.Model, tensors: dict[ir.Value, str], symbolic: dict) -> No
             if not isinstance(survivor, ir.Value):
                 survivor = None
                 break
-        if survivor is None or survivor not in alive or _is_constant(survivor):
-            continue  # dead (only read by folded nodes), or an alias of a constant
-        provenance.absorb(model, name, survivor.name, provenance.ALIAS)
+        if survivor is None or survivor not in alive or _is_constant(survivor) or survivor.name not in computed:
+            provenance.absorb(model, name, provenance.CONSTANT, provenance.FOLDED)  # a constant now, or only fed one
+        else:
+            provenance.absorb(model, name, survivor.name, provenance.ALIAS)

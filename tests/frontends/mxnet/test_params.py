@@ -122,5 +122,5 @@ def test_huge_array_count_is_refused():
 
 def test_dims_whose_product_overflows_int64_are_refused():
     raw = struct.pack("<QQQ", 0x112, 0, 1) + struct.pack("<Iii2q", 0xF993FAC9, 0, 2, 2**32, 2**32) + struct.pack("<iii", 1, 0, 0)
-    with pytest.raises(ModelFileError, match="needs 73786976294838206464 bytes"):
+    with pytest.raises(ModelFileError, match=r"impossible shape \(4294967296, 4294967296\)"):
         parse_params(raw + struct.pack("<Q", 0), "wrap.params")

@@ -292,3 +292,32 @@ def test_old_ir_version_is_raised_to_the_contract(tmp_path):
     written = onnx.load(str(result.files[0]))
     assert written.ir_version >= 8 and opset_of(result.files[0]) == 17
     assert_same(ort_run(path, {"x": X}), ort_run(result.files[0], {"x": X}))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 3), (2, 3, 5), (2, 3, 4, 5)], ids=["W_equals_C", "rank3", "rank4"])
+@pytest.mark.parametrize("listed_as_input", [False, True])
+def test_upgrade_keeps_a_per_channel_prelu_slope_per_channel(tmp_path, shape, listed_as_input):
+    """PRelu-6 applies its (C,) slope on axis 1; from opset 7 a (C,) slope broadcasts from the
+    LAST axis. onnxruntime has no PRelu-6 kernel, so the reference is numpy. With W == C a kept
+    (C,) slope would not even fail: it would compute the wrong thing."""
+    slope = np.array([0.1, -0.5, 2.0], np.float32)
+    proto = make([helper.make_node("PRelu", ["x", "slope"], ["y"])], [vinfo("x", list(shape))],
+                 [vinfo("y", list(shape))], [init("slope", slope)], opset=6)
+    if listed_as_input:
+        proto.graph.input.append(vinfo("slope", [3]))
+    path = save(proto, tmp_path / "m.onnx")
+    x = np.random.default_rng(13).normal(0, 1, shape).astype(np.float32)
+    per_channel = slope.reshape((3,) + (1,) * (len(shape) - 2))
+    expected = np.where(x >= 0, x, x * per_channel)
+    result = modelport.convert(path, output_dir=tmp_path / "out")
+    np.testing.assert_allclose(ort_run(result.files[0], {"x": x})["y"], expected, rtol=1e-6, atol=1e-7)
+
+
+def test_prelu_slope_of_one_value_is_left_alone(tmp_path):
+    proto = make([helper.make_node("PRelu", ["x", "slope"], ["y"])], [vinfo("x", [2, 3, 4, 5])],
+                 [vinfo("y", [2, 3, 4, 5])], [init("slope", np.array([0.25], np.float32))], opset=6)
+    result = modelport.convert(save(proto, tmp_path / "m.onnx"), output_dir=tmp_path / "out")
+    written = onnx.load(str(result.files[0]))
+    assert [list(t.dims) for t in written.graph.initializer] == [[1]]
+    x = np.random.default_rng(14).normal(0, 1, (2, 3, 4, 5)).astype(np.float32)
+    np.testing.assert_allclose(ort_run(result.files[0], {"x": x})["y"], np.where(x >= 0, x, 0.25 * x), rtol=1e-6)

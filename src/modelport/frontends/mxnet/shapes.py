@@ -64,7 +64,10 @@ def guess_input_shapes(graph: MXGraph, weights: dict[str, np.ndarray], inputs: l
 
 
 def _contradiction(name: str, given: tuple, fixed: tuple, layer: MXNode) -> list[str]:
-    """The user's shape against what the first weighted layer fixes (rank, channels/features)."""
+    """The user's shape against what the first weighted layer fixes: rank and channels of a
+    convolution. (A FullyConnected takes any rank, flattening or not: its weight check says more.)"""
+    if len(fixed) < 3:
+        return []
     wanted = "x".join("?" if d is None else str(d) for d in fixed)
     where = f"the first layer '{layer.name}' ({layer.op}) takes {wanted}"
     if len(given) != len(fixed):

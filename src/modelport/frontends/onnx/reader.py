@@ -12,6 +12,9 @@
   The converter's Resize 10 -> 11 adapter sets neither attribute (onnx/onnx#8480), so
   the opset-11 defaults (``half_pixel``, ``round_prefer_floor``) would silently change
   the result: they are set to ``asymmetric`` and ``floor``/``ceil`` after the upgrade.
+- PRelu before opset 7 applies a slope of C values per channel (axis 1); from opset 7 on
+  the slope broadcasts from the last axis, and the converter keeps the (C,) slope, so it
+  would meet W instead of C: such a slope is given the shape (C, 1, ..., 1) first.
 """
 from __future__ import annotations
 
@@ -107,6 +110,8 @@ def upgrade(proto: onnx.ModelProto, path: Path) -> onnx.ModelProto:
         from onnx import version_converter
 
         old_resizes = _resizes_before_11(proto, path, version)
+        if version < 7:
+            _per_channel_prelu_slopes(proto)
         try:
             proto = version_converter.convert_version(proto, OPSET)
         except Exception as exc:  # noqa: BLE001 - the converter raises RuntimeError/ValueError/its own
@@ -170,3 +175,38 @@ def _keep_resize_semantics(proto: onnx.ModelProto, old: dict[str, str | None]) -
         del node.attribute[:]
         node.attribute.extend(kept)
         node.attribute.extend(onnx.helper.make_attribute(k, v) for k, v in settings.items())
+
+
+def _per_channel_prelu_slopes(proto: onnx.ModelProto) -> None:
+    """Reshape the (C,) constant slope of every opset < 7 PRelu on rank r > 2 input to (C, 1, ..., 1)."""
+    from modelport.ir.proto import weightless
+
+    graph = proto.graph
+    prelus = [n for n in graph.node if n.op_type == "PRelu" and n.domain in ("", "ai.onnx") and len(n.input) == 2]
+    if not prelus:
+        return
+    try:
+        inferred = onnx.shape_inference.infer_shapes(weightless(proto)).graph
+    except Exception:  # noqa: BLE001 - fall back to what the model declares
+        inferred = graph
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in [*inferred.input, *inferred.value_info, *graph.input,
+                                                                   *graph.value_info] if v.type.tensor_type.HasField("shape")}
+    readers: dict[str, set] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, set()).add(node.op_type)
+    tensors = {t.name: t for t in graph.initializer}
+    tensors.update({n.output[0]: a.t for n in graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"})
+    declared = {i.name: i for i in graph.input}
+    for node in prelus:
+        slope, rank = tensors.get(node.input[1]), ranks.get(node.input[0], 0)
+        if slope is None or len(slope.dims) != 1 or slope.dims[0] == 1 or rank <= 2 or readers[node.input[1]] != {"PRelu"}:
+            continue
+        dims = [slope.dims[0]] + [1] * (rank - 2)
+        del slope.dims[:]
+        slope.dims.extend(dims)
+        if node.input[1] in declared:  # an initializer listed as an input (old exporters)
+            shape = declared[node.input[1]].type.tensor_type.shape
+            del shape.dim[:]
+            for d in dims:
+                shape.dim.add().dim_value = d
