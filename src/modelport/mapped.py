@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-_MAPS: dict[int, tuple[weakref.ref, str]] = {}  # id(root array) -> (weak root, file path)
+_MAPS: dict[int, tuple[weakref.ref, str, mmap.mmap]] = {}  # id(root array) -> (weak root, file path, the map)
 
 
 def map_file(path: str | Path) -> np.ndarray:
@@ -26,7 +26,7 @@ def map_file(path: str | Path) -> np.ndarray:
         except ValueError:  # empty file
             return np.zeros(0, np.uint8)
     root = np.frombuffer(mm, np.uint8)
-    _MAPS[id(root)] = (weakref.ref(root, lambda _, key=id(root): _MAPS.pop(key, None)), str(path))
+    _MAPS[id(root)] = (weakref.ref(root, lambda _, key=id(root): _MAPS.pop(key, None)), str(path), mm)
     return root
 
 
@@ -44,3 +44,12 @@ def region(array: np.ndarray) -> tuple[str, int] | None:
     if not 0 <= offset <= root.nbytes - array.nbytes:
         return None
     return entry[1], offset
+
+
+def release_all() -> None:
+    """Hand the pages of every mapped weights file back to the kernel (they are clean: reading
+    them again faults them in from the page cache), so data already used stops counting
+    towards this process's memory."""
+    for ref, _, mm in list(_MAPS.values()):
+        if ref() is not None and not mm.closed and len(mm):
+            mm.madvise(mmap.MADV_DONTNEED)

@@ -17,7 +17,9 @@ with its weight scaled per output channel by ``s`` and its bias replaced by
 
 Arithmetic is done in float64 and stored in float32. New values are NEW initializers with
 unique names (an initializer another node reads is never changed); inputs left unread
-are dropped.
+are dropped. A folded weight is an ``onnx_ir.LazyTensor``: computed from the original
+when something reads it (the writer, one tensor at a time), so folding a 100 MB model
+never holds a second copy of its weights.
 """
 from __future__ import annotations
 
@@ -124,28 +126,41 @@ def _drop_unread(graph: ir.Graph, values) -> None:
             graph.remove(node, safe=True)
 
 
+def _scaled_weight(node: ir.Node, weight: ir.TensorProtocol, scale: np.ndarray):
+    """A function computing ``weight`` scaled per output channel (float32), for a LazyTensor:
+    the folded weights are computed when written, never all held at once."""
+    op, group, trans_b = node.op_type, _int_attr(node, "group", 1), _int_attr(node, "transB", 0)
+
+    def compute() -> ir.Tensor:
+        w = weight.numpy().astype(np.float64)
+        channels = scale.shape[0]
+        if op == "Conv":
+            w = w * scale.reshape((channels,) + (1,) * (w.ndim - 1))
+        elif op == "ConvTranspose":
+            c_in, c_out_g, kernel = w.shape[0], w.shape[1], w.shape[2:]
+            grouped = w.reshape((group, c_in // group, c_out_g) + kernel)
+            w = (grouped * scale.reshape((group, 1, c_out_g) + (1,) * len(kernel))).reshape(w.shape)
+        else:  # Gemm
+            w = w * (scale[:, None] if trans_b else scale[None, :])
+        return ir.Tensor(np.ascontiguousarray(w.astype(np.float32)))
+    return compute
+
+
 def fold_affine(graph: ir.Graph, node: ir.Node, scale: np.ndarray, shift: np.ndarray, base: str) -> None:
     """Make ``node`` compute ``node(x) * scale + shift`` (float64 vectors over output channels)."""
     old = list(node.inputs)
-    weight = const_array(node.inputs[1]).astype(np.float64)
+    weight = node.inputs[1].const_value
     has_bias = len(node.inputs) > 2 and node.inputs[2] is not None
     bias = const_array(node.inputs[2]).astype(np.float64) if has_bias else None
-    channels = scale.shape[0]
-    if node.op_type == "Conv":
-        weight = weight * scale.reshape((channels,) + (1,) * (weight.ndim - 1))
+    if node.op_type == "Gemm":
+        new_bias = (0.0 if bias is None else _float_attr(node, "beta", 1.0) * bias) * scale + shift
+    else:
         new_bias = (0.0 if bias is None else bias) * scale + shift
-    elif node.op_type == "ConvTranspose":
-        group = _int_attr(node, "group", 1)
-        c_in, c_out_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
-        grouped = weight.reshape((group, c_in // group, c_out_g) + kernel)
-        grouped = grouped * scale.reshape((group, 1, c_out_g) + (1,) * len(kernel))
-        weight = grouped.reshape(weight.shape)
-        new_bias = (0.0 if bias is None else bias) * scale + shift
-    else:  # Gemm
-        weight = weight * (scale[:, None] if _int_attr(node, "transB", 0) else scale[None, :])
-        beta = _float_attr(node, "beta", 1.0)
-        new_bias = (0.0 if bias is None else beta * bias) * scale + shift
-    _set_input(node, 1, _initializer(graph, f"{base}_weight", weight))
+    name = _unique_name(graph, f"{base}_weight")
+    lazy = ir.LazyTensor(_scaled_weight(node, weight, scale), ir.DataType.FLOAT, ir.Shape(weight.shape), name=name)
+    value = ir.Value(name=name, shape=ir.Shape(weight.shape), type=ir.TensorType(ir.DataType.FLOAT), const_value=lazy)
+    graph.register_initializer(value)
+    _set_input(node, 1, value)
     if has_bias or np.any(new_bias != 0):
         _set_input(node, 2, _initializer(graph, f"{base}_bias", np.asarray(new_bias)))
         if node.op_type == "Gemm":

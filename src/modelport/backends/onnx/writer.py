@@ -23,7 +23,7 @@ import onnx
 import onnx_ir as ir
 
 from modelport.errors import ConversionError
-from modelport.mapped import region
+from modelport.mapped import region, release_all
 from modelport.ir.proto import skeleton, weightless
 
 _MODEL_GRAPH, _GRAPH_INITIALIZER, _TENSOR_RAW_DATA = 7, 5, 9
@@ -106,3 +106,5 @@ def write_onnx(model: ir.Model, path: Path) -> None:
             f.write(head)
             f.write(_field_header(_TENSOR_RAW_DATA, data.nbytes))
             _write_data(f, data)
+            del data
+            release_all()  # pages of the weights file this tensor (or a lazily folded one) read
