@@ -20,6 +20,9 @@ class Runner(Protocol):
     def input_dims(self) -> dict[str, tuple | None]:
         """Declared input dims, None for a free axis; None for an input whose rank is unknown."""
 
+    def input_types(self) -> dict[str, np.dtype]:
+        """The dtype each input is fed as."""
+
     def accepts(self, shapes: dict[str, tuple]) -> bool:
         """Whether the engine takes inputs of these shapes (never raises)."""
 

@@ -67,6 +67,9 @@ class MXNetRunner:
         """MXNet symbols declare no input shapes."""
         return {name: None for name in self.input_names()}
 
+    def input_types(self) -> dict[str, np.dtype]:
+        return {name: np.dtype(np.float32) for name in self.input_names()}
+
     def accepts(self, shapes: dict[str, tuple]) -> bool:
         """True when MXNet infers every shape from these input shapes (e.g. FC layers fix the input size)."""
         known = {k: v.shape for k, v in {**self.args, **self.aux}.items()}

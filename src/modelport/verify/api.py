@@ -155,7 +155,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
             plan += [v for v in _variants(base, declared) if reference.accepts(v) and candidate.accepts(v)][:1]
     absorbed = candidate.absorbed()
     op_of = candidate.op_of()
-    types = getattr(candidate, "input_types", lambda: {})()
+    types = candidate.input_types()
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
     for run_shapes in plan:
