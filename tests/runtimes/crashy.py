@@ -8,9 +8,10 @@ import numpy as np
 class CrashyRunner:
     name = "crashy"
 
-    def __init__(self, crash_on_start: bool = False):
+    def __init__(self, crash_on_start: bool = False, fragile: bool = True):
         if crash_on_start:
             os.abort()
+        self.fragile = fragile
 
     def input_names(self):
         return ["x"]
@@ -38,6 +39,6 @@ class CrashyRunner:
 
     def run(self, feeds, outputs="all"):
         x = feeds["x"]
-        if float(x.ravel()[0]) < -100:  # the "malformed input" that brings the engine down
+        if self.fragile and float(x.ravel()[0]) < -100:  # the "malformed input" that brings the engine down
             ctypes.string_at(0)  # segfault
         return {"y": np.maximum(x, 0)}

@@ -36,7 +36,7 @@ def test_an_abort_at_load_is_one_clear_error():
 def test_verify_survives_a_crashing_candidate():
     from modelport.verify.api import verify_runners
 
-    reference = CrashyRunner()
+    reference = CrashyRunner(fragile=False)  # in this process: must not crash
     candidate = Isolated(CrashyRunner, engine="crashy")
     report = verify_runners(reference, candidate, inputs={"x": (1, 3)}, input_range=(0.0, 1.0))
     assert report.ok
