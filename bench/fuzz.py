@@ -127,6 +127,7 @@ def worker(seeds, args, entry: str, start: int, stop: int, position, results) ->
         finally:
             signal.alarm(0)
         run_time += time.perf_counter() - t1
+        counts["ran"] += 1
     position.value = stop
     results.put((entry, start, dict(counts), groups, run_time, gen_time))
 
@@ -235,9 +236,9 @@ def main(argv=None) -> int:
             totals = run_entry(seeds, args, entry, shares[entry])
             summary[entry] = totals
             c = totals["counts"]
+            alone = f"{c['ran'] / totals['run_time']:8.1f}/s" if totals["run_time"] else "n/a"
             print(f"{entry:12s} {totals['cases']:7d} cases in {totals['wall']:7.1f} s = "
-                  f"{totals['cases'] / totals['wall']:8.1f} cases/s (entry point alone: "
-                  f"{totals['cases'] / max(totals['run_time'], 1e-9):8.1f}/s per process); "
+                  f"{totals['cases'] / totals['wall']:8.1f} cases/s (entry point alone: {alone} per process); "
                   f"accepted {c['accepted']}, refused with ModelportError {c['refused']}, "
                   f"other exceptions {c['exceptions']}" + (f", lost to crashes {c['lost']}" if c["lost"] else ""),
                   flush=True)
