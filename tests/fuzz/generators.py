@@ -916,25 +916,7 @@ def save_reproducer(case: Case, folder: Path, error: str) -> Path:
 # (exception type or "*", file under src/modelport, function): the last modelport frame of the
 # traceback. A case that fails at one of these sites is one of the reported bugs; any other
 # non-ModelportError still fails the tests. Remove an entry once its bug is fixed.
-KNOWN_BUGS = {
-    ("*", "ir/builder.py", "infer_node"): "K1: onnx shape inference raises ValidationError (not InferenceError) "
-                                           "for e.g. int64 BatchNorm statistics; OpContext.op lets it escape",
-    ("*", "ir/builder.py", "evaluate"): "K2: the reference evaluator's errors while folding constant nodes "
-                                         "(ValueError: Conv on a rank-1 constant, shape clashes) escape emit()",
-    ("IndexError", "frontends/mxnet/ops/conv.py", "_conv_input"): "K3: a first-layer weight of too low a rank "
-                                                                  "crashes the input-shape guess",
-    ("IndexError", "frontends/mxnet/ops/dense.py", "_fc_input"): "K3 (FullyConnected)",
-    ("NodeProblem", "frontends/mxnet/context.py", "value_of"): "K4: a head on a variable that is neither weight "
-                                                               "nor input: NodeProblem escapes convert()",
-    ("ValueError", "frontends/onnx/reader.py", "_external_ok"): "K5: NUL byte in an external-data location",
-    ("TypeError", "frontends/onnx/reader.py", "_external_ok"): "K6: non-UTF-8 external-data location (bytes)",
-    ("TypeError", "frontends/onnx/reader.py", "read_onnx"): "K10: non-UTF-8 name of an external tensor (bytes): "
-                                                            "onnx's external-data loader raises TypeError",
-    ("ValueError", "frontends/onnx/reader.py", "read_onnx"): "K11: external data with length -1 passes the "
-                                                             "checks; onnx's loader raises ValueError",
-    ("TypeError", "frontends/onnx/frontend.py", "<genexpr>"): "K7: initializer of data type UNDEFINED: "
-                                                              "onnx_ir's nbytes raises TypeError in load()",
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}  # (exception type or '*', file, function) -> what it is; empty: all fixed
 
 
 def known_bug(exc: BaseException) -> str | None:

@@ -19,6 +19,10 @@ FOLD_LIMIT = 65536  # nodes whose inputs are all constants this small are evalua
 NO_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Identity"}
 
 
+class EmitError(Exception):
+    """An emitted node does not fit its inputs (shape inference or constant evaluation refused it)."""
+
+
 class NodeProblem(Exception):
     """This node cannot be converted (collected, and reported together with all others).
 
@@ -125,7 +129,7 @@ class Builder:
         """Append one node named ``{prefix}__{op}{n}``; its outputs, shape-inferred.
 
         Folded into constants instead when every input is a small constant. Raises
-        ``onnx.shape_inference.InferenceError`` when the node does not fit its inputs.
+        ``EmitError`` when the node does not fit its inputs.
         """
         self._count += 1
         base = f"{prefix}__{op_type}{self._count}"
@@ -133,11 +137,15 @@ class Builder:
                        num_outputs=num_outputs, name=base)
         for k, value in enumerate(node.outputs):
             value.name = f"{prefix}__{op_type.lower()}{self._count}" + (f"_{k}" if num_outputs > 1 else "")
-        results = evaluate(node)
+        try:
+            results = evaluate(node)
+            if results is None:
+                infer_node(node)
+        except Exception as exc:  # noqa: BLE001 - InferenceError, ValidationError, the evaluator's own errors
+            raise EmitError((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]) from None
         if results is not None:
             return [self.const(r, f"{prefix}__{op_type.lower()}{self._count}_{k}", r.dtype)
                     for k, r in enumerate(results)]
-        infer_node(node)
         self.nodes.append(node)
         return list(node.outputs)
 

@@ -5,12 +5,11 @@ names are prefixed with the MXNet node's name.
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import onnx_ir as ir
 
 from modelport.frontends.mxnet.attrs import Attrs
 from modelport.frontends.mxnet.reader import MXGraph, MXNode
-from modelport.ir.builder import Builder, NodeProblem
+from modelport.ir.builder import Builder, EmitError, NodeProblem
 
 
 class Scope:
@@ -121,8 +120,8 @@ class OpContext:
         """Emit one ONNX node (shape-inferred); folded to constants when every input is a small constant."""
         try:
             outputs = self.scope.builder.emit(op_type, inputs, attributes, self.name, num_outputs)
-        except onnx.shape_inference.InferenceError as exc:
-            self.fail(f"{op_type} does not fit its inputs: {str(exc).splitlines()[0][:300]}")
+        except EmitError as exc:
+            self.fail(f"{op_type} does not fit its inputs: {exc}")
         return outputs[0] if num_outputs == 1 else outputs
 
     def fail(self, message: str, kind: str = "node"):

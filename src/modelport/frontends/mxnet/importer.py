@@ -201,10 +201,13 @@ class MXNetImporter:
                 node = self.graph.nodes[head[0]]
                 raise ConversionError([f"output '{node.name}' #{head[1]}: the {node.op} node has no output #{head[1]}"],
                                       header=f"{self.graph.path}: the model cannot be converted")
-            value = self.scope.value_of(head)
-            if value in outputs or value.producer() is None:
-                ctx = OpContext(self.scope, self.graph.nodes[head[0]])
-                value = ctx.op("Identity", [value])
+            try:
+                value = self.scope.value_of(head)
+                if value in outputs or value.producer() is None:
+                    value = OpContext(self.scope, self.graph.nodes[head[0]]).op("Identity", [value])
+            except NodeProblem as exc:
+                raise ConversionError([f"output '{self.graph.nodes[head[0]].name}': {exc}"],
+                                      header=f"{self.graph.path}: the model cannot be converted") from None
                 value.name = f"{self.graph.nodes[head[0]].name}__out{len(outputs)}"
             outputs.append(value)
         return self.builder.model(inputs, outputs, name=self.graph.path.rsplit("/", 1)[-1])

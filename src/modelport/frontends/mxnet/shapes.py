@@ -33,7 +33,7 @@ def _first_layer_shape(graph: MXGraph, weights: dict, node: MXNode, seen: set) -
         if len(consumer.inputs) > 1:
             wnode = graph.nodes[consumer.inputs[1][0]]
             weight = weights.get(wnode.name) if wnode.is_variable else None
-        if spec.input_shape is not None and weight is not None:
+        if spec.input_shape is not None and weight is not None and weight.ndim >= 2:
             return spec.input_shape(Attrs(consumer.op, consumer.name, consumer.attrs), weight), consumer
         if spec.shape_preserving:
             found = _first_layer_shape(graph, weights, consumer, seen)

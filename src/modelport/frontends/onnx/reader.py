@@ -29,6 +29,8 @@ from modelport.ir.contract import IR_VERSION, OPSET
 def _external_ok(tensor: onnx.TensorProto, name: str, folder: Path, path: Path) -> None:
     info = {e.key: e.value for e in tensor.external_data}
     location = info.get("location", "")
+    if not isinstance(location, str) or "\0" in location or not isinstance(name, str):
+        raise ModelFileError(f"{path}: tensor {name!r}: its external-data location is not a valid file name")
     target = (folder / location).resolve()
     if not location or Path(location).is_absolute() or folder.resolve() not in target.parents:
         raise ModelFileError(f"{path}: tensor '{name}' keeps its data at '{location}', outside the "
@@ -39,6 +41,8 @@ def _external_ok(tensor: onnx.TensorProto, name: str, folder: Path, path: Path) 
         offset, length = int(info.get("offset", 0)), int(info.get("length", -1))
     except ValueError:
         raise ModelFileError(f"{path}: tensor '{name}': malformed external data offset/length") from None
+    if "length" in info and length < 0:
+        raise ModelFileError(f"{path}: tensor '{name}': negative external data length {length}")
     size = target.stat().st_size
     if offset < 0 or offset > size or (length >= 0 and offset + length > size):
         span = f"{offset}+{length} bytes" if length >= 0 else f"from byte {offset}"
@@ -87,14 +91,63 @@ def read_onnx(path: Path) -> onnx.ModelProto:
                              f"{type(exc).__name__}); truncated or another file type?") from None
     if not proto.graph.node and not proto.graph.output:
         raise ModelFileError(f"{path}: not an ONNX model (no graph: empty or another file type?)")
-    external = [(n, t) for n, t in _tensors(proto.graph) if t.data_location == onnx.TensorProto.EXTERNAL]
+    tensors = list(_tensors(proto.graph))
+    external = [(n, t) for n, t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
     for name, tensor in external:
         _external_ok(tensor, name, path.parent, path)
+    for name, tensor in tensors:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            _inline_ok(tensor, name, path)
+    _graph_ok(proto.graph, path)
     if external:
         from onnx.external_data_helper import load_external_data_for_model
 
-        load_external_data_for_model(proto, str(path.parent))
+        try:
+            load_external_data_for_model(proto, str(path.parent))
+        except (TypeError, ValueError, OSError) as exc:
+            raise ModelFileError(f"{path}: its external data cannot be read: {str(exc).splitlines()[0][:200]}") from None
     return proto
+
+
+_TYPED_FIELDS = ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data")
+
+
+def _inline_ok(tensor: onnx.TensorProto, name: str, path: Path) -> None:
+    """A tensor stored in the file: a known type, and exactly as much data as its dims need
+    (nothing is ever allocated for dims the file does not back)."""
+    if any(d < 0 for d in tensor.dims):
+        raise ModelFileError(f"{path}: tensor '{name}' has a negative dimension {list(tensor.dims)}")
+    if tensor.data_type == onnx.TensorProto.UNDEFINED or tensor.data_type not in onnx.TensorProto.DataType.values():
+        raise ModelFileError(f"{path}: tensor '{name}' has no valid data type ({tensor.data_type})")
+    if tensor.data_type == onnx.TensorProto.STRING:
+        return
+    import math
+
+    count = math.prod(tensor.dims)
+    if tensor.HasField("raw_data"):
+        need = _nbytes(tensor)
+        if need is not None and len(tensor.raw_data) != need:
+            raise ModelFileError(f"{path}: tensor '{name}' holds {len(tensor.raw_data)} bytes, its dims "
+                                 f"{list(tensor.dims)} need {need}")
+        return
+    stored = max(len(getattr(tensor, f)) for f in _TYPED_FIELDS)
+    if stored != count and not (tensor.data_type in (onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128)
+                                and stored == 2 * count):
+        raise ModelFileError(f"{path}: tensor '{name}' holds {stored} values, its dims {list(tensor.dims)} need {count}")
+
+
+def _graph_ok(graph: onnx.GraphProto, path: Path) -> None:
+    """Names and input dims that no ONNX model can have."""
+    from collections import Counter
+
+    twice = [n for n, c in Counter(t.name for t in graph.initializer).items() if c > 1]
+    if twice:
+        raise ModelFileError(f"{path}: initializer(s) {', '.join(map(repr, twice[:5]))} defined more than once")
+    for value in graph.input:
+        dims = value.type.tensor_type.shape.dim
+        bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value < 0]
+        if bad:
+            raise ModelFileError(f"{path}: input '{value.name}' has a negative dimension ({bad[0]})")
 
 
 def default_opset(proto: onnx.ModelProto) -> int | None:
