@@ -1,4 +1,6 @@
 """Gluon model-zoo architectures (random weights, non-trivial BatchNorm statistics) match MXNet."""
+import json
+
 import mxnet as mx
 import numpy as np
 import onnx
@@ -21,6 +23,9 @@ ZOO = [
     ("alexnet", (1, 3, 224, 224), (2, 3, 224, 224)),
     ("inceptionv3", (1, 3, 299, 299), (2, 3, 299, 299)),
 ]
+
+
+BN_AFTER_CONV = {"resnet18_v1", "mobilenet0.25", "mobilenetv2_0.25", "vgg11_bn", "inceptionv3"}
 
 
 def export_zoo(name: str, shape: tuple, folder, seed: int = 0):
@@ -56,3 +61,10 @@ def test_zoo_architecture_matches_mxnet(tmp_path, name, shape, second):
         first = run.comparison.first_divergence
         assert first is None, f"{run.shapes}: first divergence at {first.name} ({run.comparison.diagnosis})"
         assert run.comparison.outputs, "the output was not compared"
+        assert run.comparison.missing == [], "every MXNet tensor is compared or reported folded"
+    ops = {n.op_type for n in onnx.load(str(result.files[0])).graph.node}
+    batchnorms = sum(n["op"] == "BatchNorm" for n in json.loads(symbol.read_text())["nodes"])
+    if name in BN_AFTER_CONV:  # every BatchNorm follows a convolution: all folded, each reported as folded
+        assert "BatchNormalization" not in ops
+        folded = dict(report.runs[0].comparison.folded)
+        assert len(folded) == batchnorms and all("_batchnorm" in bn and "_conv" in conv for conv, bn in folded.items())
