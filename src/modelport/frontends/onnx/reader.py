@@ -93,11 +93,10 @@ def read_onnx(path: Path) -> onnx.ModelProto:
         raise ModelFileError(f"{path}: not an ONNX model (no graph: empty or another file type?)")
     tensors = list(_tensors(proto.graph))
     external = [(n, t) for n, t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
+    for name, tensor in tensors:
+        _tensor_ok(tensor, name, path)
     for name, tensor in external:
         _external_ok(tensor, name, path.parent, path)
-    for name, tensor in tensors:
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            _inline_ok(tensor, name, path)
     _graph_ok(proto.graph, path)
     if external:
         from onnx.external_data_helper import load_external_data_for_model
@@ -112,14 +111,14 @@ def read_onnx(path: Path) -> onnx.ModelProto:
 _TYPED_FIELDS = ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data")
 
 
-def _inline_ok(tensor: onnx.TensorProto, name: str, path: Path) -> None:
-    """A tensor stored in the file: a known type, and exactly as much data as its dims need
-    (nothing is ever allocated for dims the file does not back)."""
+def _tensor_ok(tensor: onnx.TensorProto, name: str, path: Path) -> None:
+    """Any tensor: a known type and non-negative dims; one stored in the file also exactly as
+    much data as its dims need (nothing is ever allocated for dims the file does not back)."""
     if any(d < 0 for d in tensor.dims):
         raise ModelFileError(f"{path}: tensor '{name}' has a negative dimension {list(tensor.dims)}")
     if tensor.data_type == onnx.TensorProto.UNDEFINED or tensor.data_type not in onnx.TensorProto.DataType.values():
         raise ModelFileError(f"{path}: tensor '{name}' has no valid data type ({tensor.data_type})")
-    if tensor.data_type == onnx.TensorProto.STRING:
+    if tensor.data_type == onnx.TensorProto.STRING or tensor.data_location == onnx.TensorProto.EXTERNAL:
         return
     import math
 
