@@ -73,7 +73,7 @@ def free_model(tmp_path):
 @pytest.mark.parametrize("inputs, expected", [
     ({"x": (1, 3, 8)}, r"--input x: 3 dims given, the model's input has rank 4"),
     ({"x": (1, 3, 8, 8, 1)}, r"--input x: 5 dims given, the model's input has rank 4"),
-    ({"x": (1, 4, 8, 8)}, r"--input x: the model fixes these sizes \(4 for 3\)"),
+    ({"x": (1, 4, 8, 8)}, r"--input x: the model fixes its sizes: axis 1 is 3 \(given 4\)"),
     ({"data": (1, 3, 8, 8)}, r"--input names 'data', but the model's inputs are: x"),
 ], ids=["rank_low", "rank_high", "fixed_dim_clash", "unknown_name"])
 def test_bad_input_option_is_a_conversion_error_naming_the_input(tmp_path, inputs, expected):

@@ -60,9 +60,9 @@ def _set_shapes(model, inputs: dict, dynamic: bool, source: Path) -> None:
                             f"({'x'.join(str(d) if isinstance(d, int) else '?' for d in value.shape.dims)})")
             continue
         fixed = [d if isinstance(d, int) else None for d in (value.shape.dims if value.shape is not None else dims)]
-        clash = [f"{d} for {f}" for d, f in zip(dims, fixed) if f is not None and f != d]
+        clash = [f"axis {i} is {f} (given {d})" for i, (d, f) in enumerate(zip(dims, fixed)) if f is not None and f != d]
         if clash:
-            problems.append(f"--input {name}: the model fixes these sizes ({', '.join(clash)})")
+            problems.append(f"--input {name}: the model fixes its sizes: {', '.join(clash)}")
             continue
         for old, new in zip(value.shape.dims if value.shape is not None else (), dims):
             if isinstance(old, ir.SymbolicDim) and old.value:
