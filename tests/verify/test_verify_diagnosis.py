@@ -55,7 +55,8 @@ def test_copied_zero_gamma_is_found_at_the_batchnorm(tmp_path):
     cmp = report.runs[0].comparison
     assert cmp.first_divergence.name == "bn1"
     assert [r.ok for r in cmp.rows[:1]] == [True]
-    assert "PITFALL 3" in cmp.diagnosis
+    assert cmp.cause == "bn_fix_gamma", cmp.diagnosis
+    assert "PITFALL 3" in cmp.diagnosis and "gamma = 1" in cmp.diagnosis and "reproduces the reference" in cmp.diagnosis
 
 
 def test_wrong_eps_is_named(tmp_path):
@@ -71,7 +72,8 @@ def test_wrong_eps_is_named(tmp_path):
     report = modelport.verify(symbol, path, inputs={"data": (1, 3, 10, 10)})
     cmp = report.runs[0].comparison
     assert cmp.first_divergence.name == "bn1"
-    assert "PITFALL" in cmp.diagnosis and ("eps" in cmp.diagnosis or "gamma" in cmp.diagnosis)
+    assert cmp.cause == "bn_eps", cmp.diagnosis
+    assert "PITFALL 4" in cmp.diagnosis and "eps 2e-05 instead of 0.3" in cmp.diagnosis
 
 
 def test_verify_cli_exit_codes(tmp_path, capsys):

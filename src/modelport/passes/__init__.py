@@ -12,7 +12,25 @@ survivor that absorbed it (``modelport.ir.provenance``), so verify can follow na
   preceding Conv/ConvTranspose/Gemm (``w*s``, ``(b-mean)*s+beta``; ``FOLDED``).
 - ``fold_scale_shift.FoldScaleShiftPass``: fold a per-channel constant Mul/Add into the
   preceding Conv/ConvTranspose/Gemm (``FOLDED``).
+- ``match_activations.MatchActivationsPass`` (ncnn target): PyTorch's relu6(x+3)/6,
+  x*relu6(x+3)/6, x*sigmoid(x), x*tanh(softplus(x)) patterns become one HardSigmoid /
+  HardSwish / modelport::Swish / modelport::Mish node (``FOLDED``).
+- ``fuse_activation.FuseActivationPass`` (ncnn target): an activation after a
+  Conv/ConvTranspose/Gemm/MatMul moves into it as ncnn's activation_type (the producer
+  becomes a ``modelport``-domain node of the same op type; ``FOLDED``).
 - ``remove_dead.RemoveDeadPass``: drop unread nodes and initializers (nothing recorded).
+
+Target lowerings (run by the profiles that need them, not exported here):
+
+- ``caffe_floor_pooling.CaffeFloorPoolingPass``: floor pooling as Caffe's ceil pooling plus
+  a Slice of the extra row/column; auto_pad SAME as explicit pads.
+- ``lower_clip.LowerClipPass``: Clip (ReLU6) as ReLU and scalar Sub/Add chains.
+- ``lower_hard_activations.LowerHardActivationsPass``: HardSigmoid/HardSwish as scalar
+  Mul/Add, Clip and Mul.
+- ``gemm_to_innerproduct.GemmToInnerProductPass``: Gemm / 2-D MatMul with a constant
+  weight in InnerProduct form (transB=1, alpha=beta=1, bias (N,)).
+- ``nnie_shift_nudge.NnieShiftNudgePass``: a scalar Add/Sub the Caffe writer would write as
+  a Power shift of exactly 1.0 gets shift 1.0001 (PITFALLS 19), recorded.
 
 ``run_passes(model, passes)`` applies passes in order.
 """

@@ -6,9 +6,27 @@ runner is in the protocol.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
+
+@dataclass
+class NodeInfo:
+    """The node that produced a tensor, as ``Runner.node_of`` describes it (ONNX vocabulary).
+
+    ``inputs`` are value names in the node's input order ("" for an absent optional
+    input); ``weights`` holds the values of those inputs that are constants of the
+    model (initializers, Constant nodes); the others are run-time values, found in
+    ``run(feeds, "all")`` (or the feeds).
+    """
+    op_type: str
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Runner(Protocol):
@@ -40,3 +58,9 @@ class Runner(Protocol):
 
     def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         """Run once; ``outputs`` is "all" (every tensor the engine exposes), "heads", or names."""
+
+    # Optional (verify looks it up with getattr): what ``verify.diagnose`` needs to test
+    # hypotheses by recomputing the divergent node in numpy. A runner that cannot say
+    # (or does not define it) leaves diagnosis to the rules that look at values only.
+    def node_of(self, tensor: str) -> NodeInfo | None:
+        """The node producing ``tensor`` (op type, input names, attributes, constant inputs), or None."""

@@ -45,6 +45,8 @@ class MXNetRunner:
         except mx.base.MXNetError as exc:
             raise VerificationError(f"MXNet cannot load {symbol_path} / {params_path}: {str(exc).splitlines()[0]}") from None
         self.args, self.aux = {}, {}
+        if isinstance(loaded, list) and not loaded:  # a weightless model's empty .params loads as []
+            loaded = {}
         for key, value in loaded.items():
             kind, _, name = key.partition(":")
             (self.aux if kind == "aux" else self.args)[name if name else key] = value

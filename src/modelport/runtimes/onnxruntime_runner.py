@@ -92,6 +92,32 @@ class OnnxRuntimeRunner:
     def op_of(self) -> dict[str, str]:
         return {o: n.op_type for n in self.model.graph.node for o in n.output}
 
+    def node_of(self, tensor: str):
+        """The ONNX node producing ``tensor``: attributes as Python values, constant inputs as arrays."""
+        from onnx import helper, numpy_helper
+
+        from modelport.runtimes import NodeInfo
+
+        if not hasattr(self, "_producers"):
+            graph = self.model.graph
+            self._producers = {o: n for n in graph.node for o in n.output if o}
+            self._inits = {i.name: i for i in graph.initializer}
+        node = self._producers.get(tensor)
+        if node is None:
+            return None
+        weights = {}
+        for name in node.input:
+            if name in self._inits:
+                weights[name] = numpy_helper.to_array(self._inits[name])
+            elif name in self._producers and self._producers[name].op_type == "Constant":
+                const = self._producers[name]
+                value = next((a for a in const.attribute if a.name == "value"), None)
+                if value is not None:
+                    weights[name] = numpy_helper.to_array(value.t)
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
+        return NodeInfo(node.op_type, node.name, list(node.input), list(node.output), attrs, weights)
+
     def absorbed(self) -> dict[str, tuple[str, str]]:
         from modelport.ir.provenance import absorbed
 

@@ -125,21 +125,40 @@ def _declared(reference, candidate, inputs: dict | None) -> dict[str, tuple | No
     return {n: cand.get(n) if cand.get(n) is not None else ref.get(n) for n in names}
 
 
+def _named(shapes: dict, names: list[str]) -> dict[str, tuple]:
+    """``{None: shape}`` (a shape given without an input name) -> ``{the only input: shape}``."""
+    unknown = [k for k in shapes if k is not None and k not in names]
+    if unknown:
+        raise VerificationError(f"shapes given for {', '.join(unknown)}, but the model's inputs are: {', '.join(names)}")
+    if None not in shapes:
+        return dict(shapes)
+    if len(names) != 1:
+        raise VerificationError(f"the model has {len(names)} inputs ({', '.join(names)}): name them, e.g. "
+                                f"{names[0] if names else 'data'}:1x3x224x224")
+    return {names[0]: tuple(shapes[None])}
+
+
 def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
                    shapes: list[dict[str, tuple]] | None = None, seed: int = 0, tol: Tolerance = Tolerance(),
                    stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
-                   extra_shapes: bool = True, progress=None, source: str = "", converted: str = "") -> VerifyReport:
-    """Compare ``candidate`` against ``reference`` (two Runners) at one or more input shapes."""
+                   extra_shapes: bool = True, progress=None, source: str = "", converted: str = "",
+                   observe=None) -> VerifyReport:
+    """Compare ``candidate`` against ``reference`` (two Runners) at one or more input shapes.
+
+    ``observe(shapes, reference, candidate, feeds, ref, got)``, when given, is called after each
+    run with both engines' tensors (the HTML report and ``--save-tensors`` use it). ``shapes``
+    entries may use the key ``None`` for a model's only input.
+    """
     import numpy as np
 
     from modelport.verify.compare import compare
-    from modelport.verify.diagnose import diagnose
+    from modelport.verify.diagnose import Context, diagnose_divergence
 
     declared = _declared(reference, candidate, inputs)
     report = VerifyReport(source, converted, input_range=input_range or _auto_range((candidate, reference)),
                           reference=reference.name, candidate=candidate.name)
     if shapes:
-        plan = list(shapes)
+        plan = [_named(s, reference.input_names()) for s in shapes]
     else:
         guessed = {}
         for name, dims in declared.items():
@@ -158,6 +177,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     types = candidate.input_types()
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
+    ref_ops = reference.op_of()
     for run_shapes in plan:
         if not (reference.accepts(run_shapes) and candidate.accepts(run_shapes)):
             report.runs.append(ShapeRun(run_shapes, skipped=_who_refuses(reference, candidate, run_shapes)))
@@ -174,8 +194,14 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
         if result.first_divergence is not None:
             row = result.first_divergence
             name = absorbed.get(row.name, (row.name,))[0]
-            result.diagnosis = diagnose(ref[row.name], got[name], op_of.get(name, ""))
+            found = diagnose_divergence(Context(
+                name, ref[row.name], got[name], values={**feeds, **got}, ref_values=ref,
+                ref_ops=ref_ops, missing=list(result.missing), node_of=getattr(candidate, "node_of", None),
+                op=op_of.get(name, "")))
+            result.diagnosis, result.cause, result.evidence = found.message, found.cause, found.evidence
         report.runs.append(ShapeRun(run_shapes, result))
+        if observe:
+            observe(run_shapes, reference, candidate, feeds, ref, got)
         if progress:
             progress()
     return report
@@ -185,7 +211,7 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
            inputs: dict[str, tuple] | None = None, shapes: list[dict[str, tuple]] | None = None,
            to: str = "onnx", optimize: bool = True, seed: int = 0, tol: Tolerance = Tolerance(),
            stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
-           extra_shapes: bool = True, progress=None) -> VerifyReport:
+           extra_shapes: bool = True, progress=None, observe=None, extra: dict | None = None) -> VerifyReport:
     """Verify ``converted`` (a file of any target; converted on the fly when None) against ``source``."""
     from modelport import targets
     from modelport.convert import load, prepare
@@ -194,8 +220,12 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
 
     source = Path(source)
     frontend = pick(source)
+    if shapes and any(None in s for s in shapes):  # shapes given without the input's name: the model's only input
+        names = [v.name for v in load(source, params).model.graph.inputs]
+        shapes = [_named(s, names) for s in shapes]
     kwargs = dict(inputs=inputs, shapes=shapes, seed=seed, tol=tol, stop_at_first=stop_at_first,
-                  input_range=input_range, extra_shapes=extra_shapes, progress=progress, source=str(source))
+                  input_range=input_range, extra_shapes=extra_shapes, progress=progress, source=str(source),
+                  observe=observe)
     if converted is not None:
         converted = Path(converted)
         target = targets.for_file(converted)
@@ -209,8 +239,15 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
         candidate = target.runner(converted)
         reference = frontend.reference(source, Path(params) if params else None)
         return verify_runners(reference, candidate, converted=str(converted), **kwargs)
-    loaded = load(source, params, inputs)
-    target, options = prepare(loaded, to, optimize)
+    target = targets.get(to)
+    if target.static_shapes and not inputs and not shapes:
+        raise VerificationError(f"the {to} target fixes input sizes: give them with --input NAME:D1,D2,...")
+    if target.static_shapes and shapes and len(shapes) > 1:
+        raise VerificationError(f"the {to} target fixes input sizes: convert once per shape "
+                                "(modelport convert --input ...) and verify each file")
+    loaded = load(source, params, inputs or shapes[0] if (inputs or shapes) else None,
+                  dynamic=not target.static_shapes)
+    target, options = prepare(loaded, to, optimize, extra)
     with tempfile.TemporaryDirectory(prefix="modelport-verify-") as tmp:
         with atomic_outputs(tmp) as staging:
             names = target.write(loaded.model, staging, loaded.stem, options)

@@ -1,9 +1,14 @@
 """Per-tensor metrics and the walk that finds the first divergent tensor.
 
-A tensor matches when cosine similarity >= ``cosine_min`` and the max absolute
-error <= max(rel_tol * max|reference|, abs_tol). Tensors are compared in the
-reference engine's execution order, so the first failing row is the earliest
-point where the two computations part.
+A tensor matches when its special cells match exactly and, over the other cells,
+cosine similarity >= ``cosine_min`` and the max absolute error <=
+max(rel_tol * max|reference|, abs_tol). Special cells are NaN, +-inf and values of
+float32-max magnitude (-FLT_MAX is what a max pooling window lying wholly in padding
+gives): they carry no magnitude, so they must be equal on both sides (NaN where the
+reference has NaN) and are left out of the scale, the cosine and the errors. Without
+that, one -FLT_MAX cell would raise the allowed error to ~3e34 and let any other
+difference through. Tensors are compared in the reference engine's execution order,
+so the first failing row is the earliest point where the two computations part.
 """
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ class TensorResult:
 class Comparison:
     rows: list[TensorResult] = field(default_factory=list)
     first_divergence: TensorResult | None = None
-    diagnosis: str = ""
+    diagnosis: str = ""  # the sentence naming the likely cause of the first divergence
+    cause: str = ""  # its stable id (verify.diagnose.CAUSES), "unknown" when no cause is established
+    evidence: list[str] = field(default_factory=list)  # what the diagnosis found on the way
     missing: list[str] = field(default_factory=list)  # reference tensors the candidate does not have
     folded: list[tuple[str, str]] = field(default_factory=list)  # (reference tensor, the survivor it was folded into)
 
@@ -42,6 +49,26 @@ class Comparison:
     @property
     def outputs(self) -> list[TensorResult]:
         return [r for r in self.rows if r.is_output]
+
+
+_HUGE = float(np.finfo(np.float32).max) / 2  # -FLT_MAX and +FLT_MAX (and float64 beyond) are sentinels, not values
+
+
+def special(a: np.ndarray) -> np.ndarray:
+    """Cells that are sentinels rather than magnitudes: NaN, +-inf, |x| >= FLT_MAX / 2 (float arrays only)."""
+    if not np.issubdtype(a.dtype, np.floating):
+        return np.zeros(a.shape, bool)
+    return ~np.isfinite(a) | (np.abs(a) >= _HUGE)
+
+
+def special_mismatches(ref: np.ndarray, got: np.ndarray) -> int:
+    """How many cells are special on either side and not identical (NaN equals NaN)."""
+    mask = special(ref) | special(got)
+    if not mask.any():
+        return 0
+    r, g = ref[mask], got[mask]
+    same = (r == g) | (np.isnan(r) & np.isnan(g)) if np.issubdtype(r.dtype, np.floating) else (r == g)
+    return int(np.count_nonzero(~same))
 
 
 def metrics(ref: np.ndarray, got: np.ndarray) -> tuple[float, float, float]:
@@ -71,11 +98,16 @@ def compare_one(name: str, ref: np.ndarray, got: np.ndarray, tol: Tolerance, is_
     if ref.shape != got_view.shape:
         return TensorResult(name, ref.shape, got.shape, float("nan"), float("inf"), float("inf"), False,
                             is_output, note=f"shape {tuple(got.shape)} != {tuple(ref.shape)}")
-    cosine, max_abs, max_rel = metrics(ref, got_view)
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    finite = bool(np.all(np.isfinite(got_view)))
-    ok = finite and cosine >= tol.cosine_min and max_abs <= max(tol.rel_tol * scale, tol.abs_tol)
-    note = "" if finite else "non-finite values"
+    mask = special(ref) | special(got_view)
+    bad_special = special_mismatches(ref, got_view)
+    plain_ref, plain_got = (ref, got_view) if not mask.any() else (ref[~mask], got_view[~mask])
+    cosine, max_abs, max_rel = metrics(plain_ref, plain_got)
+    scale = float(np.max(np.abs(plain_ref))) if plain_ref.size else 0.0  # the meaningful cells only
+    ok = not bad_special and cosine >= tol.cosine_min and max_abs <= max(tol.rel_tol * scale, tol.abs_tol)
+    note = ""
+    if bad_special:
+        note = (f"{bad_special} cell{'s' if bad_special > 1 else ''} with NaN/inf/FLT_MAX on one side "
+                "or different there")
     return TensorResult(name, ref.shape, got.shape, cosine, max_abs, max_rel, ok, is_output, note)
 
 

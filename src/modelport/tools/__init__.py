@@ -1,0 +1,1 @@
+"""Debugging tools: weight dump/diff (``weights``), NNIE/Caffe dump comparison (``dumps``)."""
