@@ -7,6 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup-numpy2.sh
+# headless Chromium renders the HTML report in tests/verify/test_html.py (skipped, with the reason, without it)
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "chromium could not be installed: the browser check of the HTML report will be skipped"
+fi
 export MXNET_SUBGRAPH_BACKEND=NONE OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 xdir=$(mktemp -d)
 trap 'rm -rf "$xdir"' EXIT
