@@ -35,6 +35,7 @@ import math
 import numpy as np
 import onnx_ir as ir
 
+from modelport.passes._base import NodeRewritePass
 from modelport.passes._channels import _unique_name
 
 
@@ -112,38 +113,32 @@ def _plan(node: ir.Node):
     return ceil, floor, explicit
 
 
-class CaffeFloorPoolingPass(ir.passes.InPlacePass):
+class CaffeFloorPoolingPass(NodeRewritePass):
     """Floor pooling -> ceil pooling + Slice of the extra row/column (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        plan = _plan(node)
+        if plan is None:
+            return False
+        ceil, floor, explicit = plan
+        if explicit is not None:
+            node.attributes.pop("auto_pad", None)
+            node.attributes["pads"] = ir.AttrInt64s("pads", list(explicit))
+        if ceil is None:
+            return explicit is not None
         graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph:
-                continue
-            plan = _plan(node)
-            if plan is None:
-                continue
-            ceil, floor, explicit = plan
-            if explicit is not None:
-                node.attributes.pop("auto_pad", None)
-                node.attributes["pads"] = ir.AttrInt64s("pads", list(explicit))
-                modified = True
-            if ceil is None:
-                continue
-            y = node.outputs[0]
-            axes = [a for a, (c, f) in zip((2, 3), zip(ceil, floor)) if c != f]
-            name = y.name
-            node.attributes["ceil_mode"] = ir.AttrInt64("ceil_mode", 1)
-            n, c = node.inputs[0].shape.dims[:2]
-            out = ir.Value(name=None, shape=ir.Shape([n, c, *floor]), type=y.type or node.inputs[0].type)
-            y.replace_all_uses_with(out, replace_graph_outputs=True)
-            consts = [_int64(graph, f"{name}__crop_{base}", array) for base, array in
-                      (("starts", [0] * len(axes)), ("ends", [floor[a - 2] for a in axes]), ("axes", axes))]
-            crop = ir.Node("", "Slice", [y, *consts], outputs=[out], name=f"{name}__crop")
-            graph.insert_after(node, [crop])
-            y.name = f"{name}__ceil"
-            y.shape = ir.Shape([n, c, *ceil])
-            out.name = name
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+        y = node.outputs[0]
+        axes = [a for a, (c, f) in zip((2, 3), zip(ceil, floor)) if c != f]
+        name = y.name
+        node.attributes["ceil_mode"] = ir.AttrInt64("ceil_mode", 1)
+        n, c = node.inputs[0].shape.dims[:2]
+        out = ir.Value(name=None, shape=ir.Shape([n, c, *floor]), type=y.type or node.inputs[0].type)
+        y.replace_all_uses_with(out, replace_graph_outputs=True)
+        consts = [_int64(graph, f"{name}__crop_{base}", array) for base, array in
+                  (("starts", [0] * len(axes)), ("ends", [floor[a - 2] for a in axes]), ("axes", axes))]
+        crop = ir.Node("", "Slice", [y, *consts], outputs=[out], name=f"{name}__crop")
+        graph.insert_after(node, [crop])
+        y.name = f"{name}__ceil"
+        y.shape = ir.Shape([n, c, *ceil])
+        out.name = name
+        return True

@@ -27,6 +27,7 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from modelport.ir import provenance
+from modelport.passes._base import NodeRewritePass
 
 
 def _merge_shapes(known: ir.Shape | None, other: ir.Shape | None) -> ir.Shape | None:
@@ -64,34 +65,28 @@ def _copied_input(node: ir.Node) -> ir.Value | None:
     return None
 
 
-class EliminateIdentityPass(ir.passes.InPlacePass):
+class EliminateIdentityPass(NodeRewritePass):
     """Remove Identity, inference Dropout and same-dtype Cast (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
-        graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph:
-                continue
-            x = _copied_input(node)
-            if x is None:
-                continue
-            y = node.outputs[0]
-            pinned = x.is_graph_input() or x.is_graph_output() or x.is_initializer()
-            if pinned and y.is_graph_output():
-                continue
-            if not pinned:  # a graph input's or a weight's declared type stays as it is
-                x.shape = _merge_shapes(x.shape, y.shape)
-                if x.type is None:
-                    x.type = y.type
-            y.replace_all_uses_with(x, replace_graph_outputs=True)
-            graph.remove(node, safe=True)
-            if pinned:
-                provenance.absorb(model, y.name, x.name, provenance.ALIAS)
-            else:
-                gone, keep = x.name, y.name
-                y.name = None
-                x.name = keep
-                provenance.absorb(model, gone, keep, provenance.ALIAS)
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        x = _copied_input(node)
+        if x is None:
+            return False
+        y = node.outputs[0]
+        pinned = x.is_graph_input() or x.is_graph_output() or x.is_initializer()
+        if pinned and y.is_graph_output():
+            return False
+        if not pinned:  # a graph input's or a weight's declared type stays as it is
+            x.shape = _merge_shapes(x.shape, y.shape)
+            if x.type is None:
+                x.type = y.type
+        y.replace_all_uses_with(x, replace_graph_outputs=True)
+        model.graph.remove(node, safe=True)
+        if pinned:
+            provenance.absorb(model, y.name, x.name, provenance.ALIAS)
+        else:
+            gone, keep = x.name, y.name
+            y.name = None
+            x.name = keep
+            provenance.absorb(model, gone, keep, provenance.ALIAS)
+        return True

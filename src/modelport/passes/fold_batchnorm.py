@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from modelport.passes._base import NodeRewritePass
 from modelport.passes._channels import absorb_consumer, const_array, fold_affine, foldable_producer
 
 
@@ -43,28 +44,24 @@ def _inference_bn(node: ir.Node) -> bool:
     return mode is None or mode.as_int() == 0
 
 
-class FoldBatchNormPass(ir.passes.InPlacePass):
+class FoldBatchNormPass(NodeRewritePass):
     """Fold inference BatchNormalization into a preceding Conv/ConvTranspose/Gemm (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
-        graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph or not _inference_bn(node):
-                continue
-            found = foldable_producer(node.inputs[0])
-            if found is None:
-                continue
-            producer, channels, _ = found
-            params = [const_array(v) for v in node.inputs[1:]]
-            if any(p is None or p.shape != (channels,) or p.dtype.kind != "f" for p in params):
-                continue
-            gamma, beta, mean, var = (p.astype(np.float64) for p in params)
-            eps = node.attributes["epsilon"].as_float() if "epsilon" in node.attributes else 1e-5
-            # The attribute is float32 in the model: use the value the runtime uses.
-            scale = gamma / np.sqrt(var + np.float64(np.float32(eps)))
-            shift = beta - mean * scale
-            fold_affine(graph, producer, scale, shift, node.outputs[0].name)
-            absorb_consumer(model, node, node.inputs[0])
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        if not _inference_bn(node):
+            return False
+        found = foldable_producer(node.inputs[0])
+        if found is None:
+            return False
+        producer, channels, _ = found
+        params = [const_array(v) for v in node.inputs[1:]]
+        if any(p is None or p.shape != (channels,) or p.dtype.kind != "f" for p in params):
+            return False
+        gamma, beta, mean, var = (p.astype(np.float64) for p in params)
+        eps = node.attributes["epsilon"].as_float() if "epsilon" in node.attributes else 1e-5
+        # The attribute is float32 in the model: use the value the runtime uses.
+        scale = gamma / np.sqrt(var + np.float64(np.float32(eps)))
+        shift = beta - mean * scale
+        fold_affine(model.graph, producer, scale, shift, node.outputs[0].name)
+        absorb_consumer(model, node, node.inputs[0])
+        return True

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from modelport.passes._base import NodeRewritePass
 from modelport.passes._channels import absorb_consumer, const_array, fold_affine, foldable_producer, per_channel
 
 
@@ -50,24 +51,18 @@ def _match(node: ir.Node):
     return None
 
 
-class FoldScaleShiftPass(ir.passes.InPlacePass):
+class FoldScaleShiftPass(NodeRewritePass):
     """Fold per-channel constant Mul/Add into a preceding Conv/ConvTranspose/Gemm (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
-        graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph:
-                continue
-            found = _match(node)
-            if found is None:
-                continue
-            y, producer, vector = found
-            if node.op_type == "Mul":
-                scale, shift = vector, np.zeros_like(vector)
-            else:
-                scale, shift = np.ones_like(vector), vector
-            fold_affine(graph, producer, scale, shift, node.outputs[0].name)
-            absorb_consumer(model, node, y)
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        found = _match(node)
+        if found is None:
+            return False
+        y, producer, vector = found
+        if node.op_type == "Mul":
+            scale, shift = vector, np.zeros_like(vector)
+        else:
+            scale, shift = np.ones_like(vector), vector
+        fold_affine(model.graph, producer, scale, shift, node.outputs[0].name)
+        absorb_consumer(model, node, y)
+        return True

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from modelport.passes._base import NodeRewritePass, Splice
 from modelport.passes._channels import _drop_unread, _initializer, const_array
 
 
@@ -30,53 +31,42 @@ def _attr(node: ir.Node, name: str, default, kind=int):
     return default if attr is None else (attr.as_int() if kind is int else attr.as_float())
 
 
-class GemmToInnerProductPass(ir.passes.InPlacePass):
+class GemmToInnerProductPass(NodeRewritePass):
     """Gemm / 2-D MatMul with constant weight -> Gemm(transB=1, alpha=beta=1, C (N,)) (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        if node.domain != "" or node.op_type not in ("Gemm", "MatMul"):
+            return False
+        b = const_array(node.inputs[1]) if len(node.inputs) > 1 else None
+        if b is None or b.ndim != 2 or b.dtype != np.float32:
+            return False
+        a = node.inputs[0]
+        if node.op_type == "MatMul":
+            if a.shape is None or len(a.shape) != 2:
+                return False
+            weight, bias = b.T.astype(np.float64), None
+        else:
+            if _attr(node, "transA", 0):
+                return False
+            alpha, beta = _attr(node, "alpha", 1.0, float), _attr(node, "beta", 1.0, float)
+            trans_b = _attr(node, "transB", 0)
+            has_c = len(node.inputs) > 2 and node.inputs[2] is not None
+            c = const_array(node.inputs[2]) if has_c else None
+            if has_c and c is None:
+                return False
+            n = b.shape[0] if trans_b else b.shape[1]
+            if c is not None and not (c.size in (1, n) and (c.ndim < 2 or c.shape[0] == 1)):
+                return False
+            if trans_b and alpha == 1.0 and beta == 1.0 and (c is None or c.shape == (n,)):
+                return False
+            weight = (b if trans_b else b.T).astype(np.float64) * alpha
+            bias = None if c is None else np.broadcast_to(c.reshape(-1).astype(np.float64) * beta, (n,))
         graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph or node.domain != "" or node.op_type not in ("Gemm", "MatMul"):
-                continue
-            b = const_array(node.inputs[1]) if len(node.inputs) > 1 else None
-            if b is None or b.ndim != 2 or b.dtype != np.float32:
-                continue
-            a = node.inputs[0]
-            if node.op_type == "MatMul":
-                if a.shape is None or len(a.shape) != 2:
-                    continue
-                weight, bias = b.T.astype(np.float64), None
-            else:
-                if _attr(node, "transA", 0):
-                    continue
-                alpha, beta = _attr(node, "alpha", 1.0, float), _attr(node, "beta", 1.0, float)
-                trans_b = _attr(node, "transB", 0)
-                has_c = len(node.inputs) > 2 and node.inputs[2] is not None
-                c = const_array(node.inputs[2]) if has_c else None
-                if has_c and c is None:
-                    continue
-                n = b.shape[0] if trans_b else b.shape[1]
-                if c is not None and not (c.size in (1, n) and (c.ndim < 2 or c.shape[0] == 1)):
-                    continue
-                if trans_b and alpha == 1.0 and beta == 1.0 and (c is None or c.shape == (n,)):
-                    continue
-                weight = (b if trans_b else b.T).astype(np.float64) * alpha
-                bias = None if c is None else np.broadcast_to(c.reshape(-1).astype(np.float64) * beta, (n,))
-            old = list(node.inputs[1:])
-            name = node.outputs[0].name
-            inputs = [a, _initializer(graph, f"{name}_weight", weight)]
-            if bias is not None:
-                inputs.append(_initializer(graph, f"{name}_bias", bias))
-            gemm = ir.Node("", "Gemm", inputs, {"transB": ir.AttrInt64("transB", 1)}, num_outputs=1, name=node.name)
-            y = node.outputs[0]
-            out = gemm.outputs[0]
-            out.shape, out.type = y.shape, y.type
-            y.replace_all_uses_with(out, replace_graph_outputs=True)
-            graph.insert_after(node, [gemm])
-            graph.remove(node, safe=True)
-            y.name = None
-            out.name = name
-            _drop_unread(graph, old)
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+        old = list(node.inputs[1:])
+        s = Splice(graph, node, "ip")
+        inputs = [a, _initializer(graph, f"{s.name}_weight", weight)]
+        if bias is not None:
+            inputs.append(_initializer(graph, f"{s.name}_bias", bias))
+        s.done(s.emit("Gemm", inputs, {"transB": 1}))
+        _drop_unread(graph, old)
+        return True

@@ -26,10 +26,10 @@ Names: the last node's output keeps the Clip's output name; the intermediates ar
 """
 from __future__ import annotations
 
-import numpy as np
 import onnx_ir as ir
 
-from modelport.passes._channels import _initializer, const_array
+from modelport.passes._base import NodeRewritePass, Splice
+from modelport.passes._channels import const_array
 
 
 def _bound(node: ir.Node, index: int, attr: str) -> float | None | bool:
@@ -44,7 +44,7 @@ def _bound(node: ir.Node, index: int, attr: str) -> float | None | bool:
     return float(array.reshape(-1)[0])
 
 
-class LowerClipPass(ir.passes.InPlacePass):
+class LowerClipPass(NodeRewritePass):
     """Clip -> ReLU and scalar Add/Sub chains (see module doc); ``keep_relu6`` leaves
     ``Clip(0, 6)`` alone (for a Caffe runtime that has a ReLU6 layer)."""
 
@@ -52,53 +52,32 @@ class LowerClipPass(ir.passes.InPlacePass):
         super().__init__()
         self.keep_relu6 = keep_relu6
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
-        graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph or node.domain != "" or node.op_type != "Clip":
-                continue
-            lo, hi = _bound(node, 1, "min"), _bound(node, 2, "max")
-            if lo is False or hi is False or (self.keep_relu6 and (lo, hi) == (0.0, 6.0)):
-                continue
-            y = node.outputs[0]
-            if y.dtype not in (None, ir.DataType.FLOAT):
-                continue
-            name = y.name
-            nodes: list[ir.Node] = []
-            counter = [0]
-
-            def emit(op, inputs):
-                counter[0] += 1
-                out = ir.Value(name=f"{name}__clip{counter[0]}", shape=y.shape, type=y.type)
-                nodes.append(ir.Node("", op, inputs, outputs=[out], name=out.name))
-                return out
-
-            def const(v):
-                return _initializer(graph, f"{name}__c", np.asarray(v, np.float32))
-
-            t = node.inputs[0]
-            if lo is not None:
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        if node.domain != "" or node.op_type != "Clip":
+            return False
+        lo, hi = _bound(node, 1, "min"), _bound(node, 2, "max")
+        if lo is False or hi is False or (self.keep_relu6 and (lo, hi) == (0.0, 6.0)):
+            return False
+        if node.outputs[0].dtype not in (None, ir.DataType.FLOAT):
+            return False
+        s = Splice(model.graph, node, "clip")
+        t = node.inputs[0]
+        if lo is not None:
+            if lo != 0.0:
+                t = s.emit("Sub", [t, s.const(lo)])
+            t = s.emit("Relu", [t])
+            if hi is None:
                 if lo != 0.0:
-                    t = emit("Sub", [t, const(lo)])
-                t = emit("Relu", [t])
-                if hi is None:
-                    if lo != 0.0:
-                        t = emit("Add", [t, const(lo)])
-                else:
-                    t = emit("Sub", [const(hi - lo), t])
-                    t = emit("Relu", [t])
-                    t = emit("Sub", [const(hi), t])
-            elif hi is not None:
-                t = emit("Sub", [const(hi), t])
-                t = emit("Relu", [t])
-                t = emit("Sub", [const(hi), t])
+                    t = s.emit("Add", [t, s.const(lo)])
             else:
-                t = emit("Identity", [t])
-            y.replace_all_uses_with(t, replace_graph_outputs=True)
-            graph.insert_after(node, nodes)
-            graph.remove(node, safe=True)
-            y.name = None
-            t.name = name
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+                t = s.emit("Sub", [s.const(hi - lo), t])
+                t = s.emit("Relu", [t])
+                t = s.emit("Sub", [s.const(hi), t])
+        elif hi is not None:
+            t = s.emit("Sub", [s.const(hi), t])
+            t = s.emit("Relu", [t])
+            t = s.emit("Sub", [s.const(hi), t])
+        else:
+            t = s.emit("Identity", [t])
+        s.done(t)
+        return True

@@ -20,50 +20,30 @@ Names: the last node keeps the original output name; intermediates are new
 """
 from __future__ import annotations
 
-import numpy as np
 import onnx_ir as ir
 
-from modelport.passes._channels import _initializer
+from modelport.passes._base import NodeRewritePass, Splice
 
 
-class LowerHardActivationsPass(ir.passes.InPlacePass):
+class LowerHardActivationsPass(NodeRewritePass):
     """HardSigmoid / HardSwish -> Mul, Add, Clip (, Mul) (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
-        graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph or node.domain != "" or node.op_type not in ("HardSigmoid", "HardSwish"):
-                continue
-            y = node.outputs[0]
-            if y.dtype not in (None, ir.DataType.FLOAT):
-                continue
-            if node.op_type == "HardSigmoid":
-                alpha = node.attributes["alpha"].as_float() if "alpha" in node.attributes else 0.2
-                beta = node.attributes["beta"].as_float() if "beta" in node.attributes else 0.5
-            else:
-                alpha, beta = 1.0 / 6.0, 0.5
-            name, x = y.name, node.inputs[0]
-            nodes = []
-
-            def emit(op, inputs, k=[0]):  # noqa: B006 - a counter local to this node
-                k[0] += 1
-                out = ir.Value(name=f"{name}__hs{k[0]}", shape=y.shape, type=y.type)
-                nodes.append(ir.Node("", op, inputs, outputs=[out], name=out.name))
-                return out
-
-            def const(v):
-                return _initializer(graph, f"{name}__c", np.asarray(v, np.float32))
-
-            t = emit("Mul", [x, const(alpha)])
-            t = emit("Add", [t, const(beta)])
-            t = emit("Clip", [t, const(0.0), const(1.0)])
-            if node.op_type == "HardSwish":
-                t = emit("Mul", [x, t])
-            y.replace_all_uses_with(t, replace_graph_outputs=True)
-            graph.insert_after(node, nodes)
-            graph.remove(node, safe=True)
-            y.name = None
-            t.name = name
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        if node.domain != "" or node.op_type not in ("HardSigmoid", "HardSwish"):
+            return False
+        if node.outputs[0].dtype not in (None, ir.DataType.FLOAT):
+            return False
+        if node.op_type == "HardSigmoid":
+            alpha = node.attributes["alpha"].as_float() if "alpha" in node.attributes else 0.2
+            beta = node.attributes["beta"].as_float() if "beta" in node.attributes else 0.5
+        else:
+            alpha, beta = 1.0 / 6.0, 0.5
+        s = Splice(model.graph, node, "hs")
+        x = node.inputs[0]
+        t = s.emit("Mul", [x, s.const(alpha)])
+        t = s.emit("Add", [t, s.const(beta)])
+        t = s.emit("Clip", [t, s.const(0.0), s.const(1.0)])
+        if node.op_type == "HardSwish":
+            t = s.emit("Mul", [x, t])
+        s.done(t)
+        return True
