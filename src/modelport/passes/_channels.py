@@ -26,21 +26,11 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from modelport.ir.constants import const_array  # noqa: F401 - the passes import it from here too
 from modelport.ir import provenance
 
 PRODUCERS = ("Conv", "ConvTranspose", "Gemm")
 
-
-def const_array(value: ir.Value | None) -> np.ndarray | None:
-    """The constant behind ``value`` (an initializer that is not a graph input, or a
-    Constant node's output), else None."""
-    if value is None or value.is_graph_input():
-        return None
-    try:
-        tensor = ir.convenience.get_const_tensor(value)
-    except ValueError:
-        return None
-    return None if tensor is None else tensor.numpy()
 
 
 def _int_attr(node: ir.Node, name: str, default: int) -> int:

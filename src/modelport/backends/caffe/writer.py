@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import onnx_ir as ir
 
+from modelport.ir.constants import const_array
 from modelport.backends.caffe import caffe_pb2 as pb
 from modelport.backends.caffe.ops import FUSIONS, Unsupported, load_all
 
@@ -56,15 +57,7 @@ class CaffeNet:
         self.absorbed: dict[str, list[str]] = {}  # tensors fusions absorbed: {name: [survivor, "folded"]}
 
     # -- reading the graph --------------------------------------------------------
-    @staticmethod
-    def const(value: ir.Value | None) -> np.ndarray | None:
-        if value is None or value.is_graph_input():
-            return None
-        try:
-            tensor = ir.convenience.get_const_tensor(value)
-        except ValueError:
-            return None
-        return None if tensor is None else tensor.numpy()
+    const = staticmethod(const_array)
 
     def need_const(self, value: ir.Value | None, what: str) -> np.ndarray:
         array = self.const(value)
