@@ -13,7 +13,7 @@ from pathlib import Path
 
 from modelport.errors import ModelportError
 
-MODULES = ("modelport.targets.onnx", "modelport.targets.caffe", "modelport.targets.nnie")
+MODULES = ("modelport.targets.onnx", "modelport.targets.ncnn", "modelport.targets.caffe", "modelport.targets.nnie")
 
 
 @dataclass(frozen=True)
