@@ -131,3 +131,20 @@ def roundtrip(sym, shapes: dict, args=None, aux=None, seed: int = 0, feeds: dict
         for i, (r, g) in enumerate(zip(ref, got)):
             assert_match(r, g, f"output {i} at {run}")
     return proto
+
+
+def roundtrip_feeds(sym, runs: list[dict], args=None, aux=None, seed: int = 0, static: bool = False):
+    """Like ``roundtrip`` with given input arrays (integer indices, conditions): converts once at the
+    first run's shapes (sizes symbolic unless ``static``), compares MXNet and ORT at every run."""
+    shapes = {k: v.shape for k, v in runs[0].items()}
+    if args is None:
+        args, aux = random_params(sym, shapes, seed)
+    aux = aux or {}
+    proto = convert_symbol(sym, args, aux, input_shapes=shapes, dynamic=not static)
+    for run in runs:
+        feeds = {k: np.asarray(v, np.float32) for k, v in run.items()}
+        ref, got = run_mxnet(sym, args, aux, feeds), run_onnx(proto, feeds)
+        assert len(ref) == len(got), f"{len(got)} outputs, MXNet has {len(ref)}"
+        for i, (r, g) in enumerate(zip(ref, got)):
+            assert_match(r, g, f"output {i} at {({k: v.shape for k, v in feeds.items()})}")
+    return proto

@@ -37,6 +37,9 @@ def _extra(args) -> dict:
     extra = {k: True for k, v in flags.items() if v}
     if args.no_shift_nudge:
         extra["shift_nudge"] = False
+    if getattr(args, "hp_layers", None):
+        from modelport.targets.nnie import read_hp_layers
+        extra["hp_layers"] = read_hp_layers(args.hp_layers)
     return extra
 
 
@@ -44,12 +47,45 @@ def cmd_convert(args) -> int:
     from modelport.convert import convert, parse_input_spec
 
     files = _split_files(args.files, converted_ok=False)
+    extra = _extra(args)
+    if extra.get("hp_layers") and args.to != "nnie":
+        raise ModelportError(f"--hp-layers marks layers for NNIE's high precision: use it with --to nnie, not --to {args.to}")
     result = convert(args.source, files["params"], to=args.to, output_dir=args.output,
                      inputs=parse_input_spec(args.input), dynamic=not args.static, optimize=not args.no_optimize,
-                     progress=True, extra=_extra(args))
+                     progress=True, extra=extra, outputs=args.outputs)
     graph = result.loaded.model.graph
+    if extra.get("hp_layers"):
+        _print_notes(result.files[0])
     console.print(f"[green]converted[/] {args.source} -> {args.to}: {result.nodes_before} nodes in, "
                   f"{result.nodes_after} out, {len(graph.initializers)} weights -> " + ", ".join(map(str, result.files)))
+    return 0
+
+
+def _print_notes(prototxt) -> None:
+    prefix = "# modelport.notes: "
+    with open(prototxt, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            if line.startswith(prefix):
+                console.print(f"note: {line[len(prefix):].strip()}", soft_wrap=True, highlight=False, markup=False)
+
+
+def cmd_quantsim(args) -> int:
+    from modelport.convert import parse_input_spec
+    from modelport.quant.report import print_quantsim
+    from modelport.quant.simulate import quantsim, write_json
+
+    files = _split_files(args.files, converted_ok=False)
+    result = quantsim(args.source, files["params"], parse_input_spec(args.input) or None, target=args.target,
+                      calib=args.calib, random=args.random, seed=args.seed, target_cosine=args.target_cosine)
+    print_quantsim(result, console, max_rows=args.max_rows)
+    if args.json:
+        console.print(f"json: {write_json(result, args.json)} (convert with --to nnie --hp-layers {args.json})",
+                      soft_wrap=True, highlight=False)
+    if args.report:
+        from modelport.quant.report import write_quantsim_html
+        console.print(f"report: {write_quantsim_html(result, args.report)}", soft_wrap=True, highlight=False)
     return 0
 
 
@@ -73,7 +109,7 @@ def cmd_verify(args) -> int:
         report = verify(args.source, files["converted"], files["params"], inputs=parse_input_spec(args.input) or None,
                         shapes=parse_shapes(args.shapes), to=args.to, optimize=not args.no_optimize, seed=args.seed,
                         stop_at_first=args.stop_at_first, progress=tick, extra=_extra(args),
-                        observe=observe if args.report or args.save_tensors else None)
+                        observe=observe if args.report or args.save_tensors else None, outputs=args.outputs)
     print_verify(report, console, max_rows=args.max_rows)
     if args.shapes and len(report.runs) > 1:
         print_shape_summary(report)
@@ -132,7 +168,7 @@ def cmd_inspect(args) -> int:
     files = _split_files(args.files)
     if args.target:
         return _inspect_target(args, files)
-    rep = inspect(args.source, files["params"], parse_input_spec(args.input) or None)
+    rep = inspect(args.source, files["params"], parse_input_spec(args.input) or None, outputs=args.outputs)
     console.print(f"{rep.source} ({rep.framework})", soft_wrap=True, highlight=False)
     ops = Table(title="operators", header_style="bold")
     ops.add_column("op")
@@ -178,7 +214,8 @@ def _inspect_target(args, files) -> int:
 
 
 def cmd_weights(args) -> int:
-    from modelport.tools.weights import diff_weights, print_diff, print_stats, read_weights
+    from modelport.tools.weights import diff_weights, read_weights
+    from modelport.tools.weights_report import print_diff, print_stats
 
     if len(args.files) > 1 or (args.diff and len(args.diff) > 2):
         raise ModelportError("give a model and at most its weights file on each side: "
@@ -223,12 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="nnie: write group == channels convolutions as DepthwiseConv (PITFALL 21)")
         group.add_argument("--no-shift-nudge", action="store_true",
                            help="nnie: keep Power shifts of exactly 1.0 (PITFALL 19) instead of 1.0001")
+        group.add_argument("--hp-layers", metavar="FILE",
+                           help="nnie: mark these layers for 16-bit high precision with the _hp suffix (a modelport "
+                                "quantsim --json file, or one layer name a line)")
 
     def model_args(p, help_files):
         p.add_argument("source", help="the source model: MXNet prefix-symbol.json, or a .onnx")
         p.add_argument("files", nargs="*", help=help_files)
         p.add_argument("--input", action="append", metavar="NAME:D1,D2,...",
                        help="input shape, e.g. data:1,3,224,224 (repeat for several inputs)")
+        p.add_argument("--outputs", type=lambda s: [n for n in s.split(",") if n], metavar="NAME[,NAME...]",
+                       help="cut the graph at these nodes (MXNet): what they do not need (a training branch, "
+                            "labels) is dropped")
 
     p = sub.add_parser("convert", help="convert a model")
     model_args(p, "the .params file (found automatically for prefix-EPOCH.params)")
@@ -263,6 +306,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", metavar="NAME", help="instead: list what converting to this target (nnie) changes "
                                                      "or refuses, before converting")
     p.set_defaults(fn=cmd_inspect)
+
+    p = sub.add_parser("quantsim", help="simulate NNIE's 8-bit mode per layer and choose the layers to keep at 16 bits")
+    model_args(p, "the .params file")
+    p.add_argument("--target", default="nnie", help="the quantizing target to simulate (nnie)")
+    p.add_argument("--calib", metavar="DIR", help="calibration inputs: a folder of images or .npy files "
+                                                   "(default: random inputs)")
+    p.add_argument("--random", type=int, metavar="N", default=None,
+                   help="N random calibration inputs when no --calib is given (default 8); with --calib: use the first N")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    p.add_argument("--target-cosine", type=float, default=0.99,
+                   help="every output's cosine must reach this in the mixed-precision model (default 0.99)")
+    p.add_argument("--json", metavar="OUT.json", help="write per-layer cosines and the chosen _hp layers as JSON "
+                                                      "(what convert --hp-layers reads)")
+    p.add_argument("--report", metavar="OUT.html", help="also write a self-contained HTML report")
+    p.add_argument("--max-rows", type=int, default=None, help="rows in the per-layer table (default all)")
+    p.set_defaults(fn=cmd_quantsim)
 
     p = sub.add_parser("weights", help="every weight's shape, dtype, statistics and first values; --diff two models")
     p.add_argument("model", help="an MXNet prefix-symbol.json, a .params or a .onnx")

@@ -42,13 +42,16 @@ def parse_input_spec(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
 
 
 def load(source: str | Path, params: str | Path | None = None, inputs: dict | None = None,
-         dynamic: bool = True, progress=None) -> Loaded:
-    """Read a source model (MXNet -symbol.json + .params, or .onnx) into the IR."""
+         dynamic: bool = True, progress=None, outputs: list[str] | None = None) -> Loaded:
+    """Read a source model (MXNet -symbol.json + .params, or .onnx) into the IR; ``outputs`` cuts
+    the graph at those nodes (everything they do not need is dropped)."""
     from modelport.frontends.registry import pick
 
     source = Path(source)
     fe = pick(source)
-    loaded = fe.load(source, Path(params) if params else None, inputs=inputs, dynamic=dynamic, progress=progress)
+    extra = {"outputs": list(outputs)} if outputs else {}
+    loaded = fe.load(source, Path(params) if params else None, inputs=inputs, dynamic=dynamic, progress=progress,
+                     **extra)
     if inputs:
         _check_sizes(loaded, inputs)
     return loaded
@@ -86,14 +89,15 @@ def prepare(loaded: Loaded, to: str = "onnx", optimize: bool = True, extra: dict
 
 def convert(source: str | Path, params: str | Path | None = None, to: str = "onnx",
             output_dir: str | Path = ".", inputs: dict | None = None, dynamic: bool = True,
-            optimize: bool = True, progress: bool = False, extra: dict | None = None) -> ConvertResult:
+            optimize: bool = True, progress: bool = False, extra: dict | None = None,
+            outputs: list[str] | None = None) -> ConvertResult:
     """Convert ``source`` to ``to`` under ``output_dir``. Nothing is written unless all succeeds."""
     from modelport import targets
     from modelport.fileio import atomic_outputs
 
     target = targets.get(to)
     with _progress(progress, "converting") as tick:
-        loaded = load(source, params, inputs, dynamic and not target.static_shapes, progress=tick)
+        loaded = load(source, params, inputs, dynamic and not target.static_shapes, progress=tick, outputs=outputs)
     before = sum(1 for _ in loaded.model.graph)
     target, options = prepare(loaded, to, optimize, extra)
     with atomic_outputs(output_dir) as staging:

@@ -80,12 +80,13 @@ def _label(x, y, free, sizes_a, sizes_b):
     return "?"
 
 
-def inspect(source: str | Path, params: str | Path | None = None, inputs: dict | None = None) -> InspectReport:
+def inspect(source: str | Path, params: str | Path | None = None, inputs: dict | None = None,
+            outputs: list[str] | None = None) -> InspectReport:
     """Describe a source model (any frontend); shapes are computed at ``inputs`` (static) when given."""
     from modelport.convert import load
     from modelport.ir.proto import value_shapes
 
-    loaded = load(source, params, inputs, dynamic=not inputs)
+    loaded = load(source, params, inputs, dynamic=not inputs, outputs=outputs)
     values = (None if inputs else _probed_shapes(loaded.model)) or value_shapes(loaded.model)
     layers = [Layer(name, op, values[name]) for name, op in loaded.layers if name in values]
     graph = loaded.model.graph

@@ -30,7 +30,8 @@ BN_AFTER_CONV = {"resnet18_v1", "mobilenet0.25", "mobilenetv2_0.25", "vgg11_bn",
 
 def export_zoo(name: str, shape: tuple, folder, seed: int = 0):
     """Export a gluon zoo net as -symbol.json/.params with random weights and BN statistics."""
-    net = mx.gluon.model_zoo.vision.get_model(name, pretrained=False)
+    with mx.name.NameManager():  # a fresh name counter: layer names do not depend on earlier exports
+        net = mx.gluon.model_zoo.vision.get_model(name, pretrained=False)
     net.initialize(mx.init.Xavier(magnitude=2.0))
     net.hybridize()
     net(mx.nd.zeros(shape))

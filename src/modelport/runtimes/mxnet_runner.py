@@ -35,7 +35,8 @@ def tensor_name(internal: str) -> str:
 class MXNetRunner:
     name = "mxnet"
 
-    def __init__(self, symbol_path: str | Path, params_path: str | Path):
+    def __init__(self, symbol_path: str | Path, params_path: str | Path, outputs: list[str] | None = None):
+        """``outputs``: node names whose outputs become the heads (the frontend's ``--outputs`` cut)."""
         mx = _mx()
         self.mx = mx
         try:
@@ -44,6 +45,8 @@ class MXNetRunner:
                 loaded = mx.nd.load(str(params_path))
         except mx.base.MXNetError as exc:
             raise VerificationError(f"MXNet cannot load {symbol_path} / {params_path}: {str(exc).splitlines()[0]}") from None
+        if outputs:
+            self.symbol = self._cut(self.symbol, outputs, symbol_path)
         self.args, self.aux = {}, {}
         if isinstance(loaded, list) and not loaded:  # a weightless model's empty .params loads as []
             loaded = {}
@@ -55,6 +58,17 @@ class MXNetRunner:
         self._internal_names = [n for n in internals.list_outputs() if n not in arg_names]
         self.internals = internals
         self._exec_cache: dict = {}
+
+    def _cut(self, symbol, outputs: list[str], symbol_path):
+        internals = symbol.get_internals()
+        names = set(internals.list_outputs())
+        heads = []
+        for name in outputs:
+            internal = name if name in names else f"{name}_output"
+            if internal not in names:
+                raise VerificationError(f"{symbol_path}: MXNet has no output '{name}' to cut at")
+            heads.append(internals[internal])
+        return self.mx.sym.Group(heads)
 
     def input_names(self) -> list[str]:
         return [n for n in self.symbol.list_arguments() if n not in self.args and not n.endswith("_label")]
@@ -74,7 +88,8 @@ class MXNetRunner:
 
     def accepts(self, shapes: dict[str, tuple]) -> bool:
         """True when MXNet infers every shape from these input shapes (e.g. FC layers fix the input size)."""
-        known = {k: v.shape for k, v in {**self.args, **self.aux}.items()}
+        wanted = set(self.symbol.list_arguments()) | set(self.symbol.list_auxiliary_states())
+        known = {k: v.shape for k, v in {**self.args, **self.aux}.items() if k in wanted}  # a cut drops some
         try:
             with quiet():  # MXNet prints "infer_shape error. Arguments: ..." on failure
                 arg, _, _ = self.symbol.infer_shape(**{**known, **shapes})

@@ -84,6 +84,11 @@ class OpenCVCaffeRunner:
 
         self._absorbed = read_absorbed(self.prototxt)
         self._outputs = _comment(self.prototxt, OUTPUTS_KEY)
+        # OpenCV registers a one-top layer whose name differs from its top (an NNIE `_hp` layer:
+        # name conv5_hp, top conv5) under the top's name: ask for each layer by the name OpenCV knows
+        known = set(self.net.getLayerNames())
+        self._cv_name = {l.name: l.name if l.name in known or not l.top or l.top[0] not in known else l.top[0]
+                         for l in self._layers}
 
     def _inputs(self) -> dict[str, tuple]:
         dims: dict[str, tuple] = {}
@@ -147,13 +152,13 @@ class OpenCVCaffeRunner:
             wanted = set(outputs)
             layers = [l for l in layers if wanted & ({l.name} | set(l.top))]
         try:
-            values = list(self.net.forwardAndRetrieve([l.name for l in layers]))
+            values = list(self.net.forwardAndRetrieve([self._cv_name[l.name] for l in layers]))
             # OpenCV keeps only a layer's first output for the caller: the others' memory is
             # reused by later layers. A layer with several tops is run again on its own (the
             # forward pass then stops at it).
             for k, layer in enumerate(layers):
                 if len(layer.top) > 1:
-                    values[k] = self.net.forwardAndRetrieve([layer.name])[0]
+                    values[k] = self.net.forwardAndRetrieve([self._cv_name[layer.name]])[0]
         except cv2.error as exc:
             raise VerificationError(f"OpenCV failed to run: {str(exc).strip().splitlines()[-1]}") from None
         result: dict[str, np.ndarray] = {}

@@ -12,6 +12,13 @@ The files are plain Caffe (.prototxt + .caffemodel), verified in OpenCV dnn like
 - at most 16 outputs per net: tops nothing reads that are not model outputs (the parts a
   Slice cuts off) are flattened and concatenated into one ``modelport__unused`` output
   when the net would otherwise have more than 16 (PITFALLS 20);
+- option ``hp_layers`` (CLI ``--hp-layers FILE``: a ``modelport quantsim --json`` file or a
+  text list, one name a line): those layers are marked for NNIE's 16-bit high precision in
+  mixed-precision mode by the ``_hp`` suffix on their layer names (PITFALLS 22). Only layer
+  names change: tops keep the source's tensor names, so ``verify`` compares them as before.
+  Only layers with weights can be marked (Convolution, DepthwiseConv, Deconvolution,
+  InnerProduct: the others have no precision of their own); unknown names are refused;
+  a marked group == channels Convolution is reported (write it as DepthwiseConv, PITFALLS 21);
 - ``lint(net)`` lists every NNIE violation left in a Caffe net (Power exponents other than
   the ones below, Permute orders other than the ones below, layer types NNIE lacks,
   more than 16 outputs, grouped convolutions not written as DepthwiseConv); ``check``
@@ -124,6 +131,55 @@ def merge_unused_outputs(net, model_outputs: list[str]) -> list[str]:
     return spare
 
 
+HP_SUFFIX = "_hp"
+HP_TYPES = ("Convolution", "DepthwiseConv", "Deconvolution", "InnerProduct")
+
+
+def read_hp_layers(path: str | Path) -> list[str]:
+    """Layer names from a ``modelport quantsim --json`` file (its ``hp_layers``), a JSON list, or a
+    text file with one name a line (``#`` starts a comment)."""
+    from modelport.errors import ModelportError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelportError(f"--hp-layers {path}: file not found")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelportError(f"--hp-layers {path}: not valid JSON ({exc})") from None
+        names = data.get("hp_layers") if isinstance(data, dict) else data
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ModelportError(f"--hp-layers {path}: expected a list of layer names or an object with 'hp_layers'")
+        return list(names)
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def mark_hp(net, names: list[str]) -> tuple[list[str], list[str]]:
+    """Rename the layers ``names`` to ``name_hp`` (tops unchanged); returns (marked, grouped
+    Convolutions among them). Unknown names and layers without weights are refused."""
+    from modelport.errors import ModelportError
+
+    layers = {layer.name: layer for layer in net.layer}
+    unknown = [n for n in names if n not in layers]
+    if unknown:
+        raise ModelportError(f"--hp-layers: no layer named {', '.join(unknown[:8])}{' ...' if len(unknown) > 8 else ''} "
+                             "in the converted net (names come from modelport quantsim on the same model and --input)")
+    plain = [n for n in names if layers[n].type not in HP_TYPES]
+    if plain:
+        raise ModelportError(f"--hp-layers: {', '.join(f'{n} ({layers[n].type})' for n in plain)} "
+                             "have no weights, so no precision of their own (PITFALLS 22)")
+    grouped = []
+    for n in dict.fromkeys(names):
+        layer = layers[n]
+        p = layer.convolution_param
+        if layer.type == "Convolution" and p.group > 1 and p.group == p.num_output:
+            grouped.append(n)
+        layer.name = n + HP_SUFFIX
+    return list(dict.fromkeys(names)), grouped
+
+
 def runner(path: Path):
     from modelport.runtimes.opencv_caffe_runner import opencv_caffe_runner
 
@@ -146,6 +202,13 @@ def write(model, folder: Path, stem: str, options: Options) -> list[str]:
         merged = merge_unused_outputs(net, [v.name for v in model.graph.outputs])
         if merged:
             notes.append(f"{len(merged)} unused outputs concatenated into modelport__unused (PITFALLS 20)")
+        if options.extra.get("hp_layers"):
+            marked, grouped = mark_hp(net, list(options.extra["hp_layers"]))
+            notes.append(f"{len(marked)} layers marked for 16-bit high precision ({HP_SUFFIX} suffix, PITFALLS 22): "
+                         + ", ".join(marked))
+            if grouped:
+                notes.append(f"grouped convolution in high precision is broken (PITFALLS 21): convert with --depthwise "
+                             f"so these become DepthwiseConv: {', '.join(grouped)}")
 
     write_caffe(model, folder / names[0], folder / names[1], options.extra, finish=finish, notes=notes)
     return names

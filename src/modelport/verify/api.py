@@ -211,8 +211,10 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
            inputs: dict[str, tuple] | None = None, shapes: list[dict[str, tuple]] | None = None,
            to: str = "onnx", optimize: bool = True, seed: int = 0, tol: Tolerance = Tolerance(),
            stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
-           extra_shapes: bool = True, progress=None, observe=None, extra: dict | None = None) -> VerifyReport:
-    """Verify ``converted`` (a file of any target; converted on the fly when None) against ``source``."""
+           extra_shapes: bool = True, progress=None, observe=None, extra: dict | None = None,
+           outputs: list[str] | None = None) -> VerifyReport:
+    """Verify ``converted`` (a file of any target; converted on the fly when None) against ``source``;
+    ``outputs`` cuts the source at those nodes (the reference engine runs the same cut)."""
     from modelport import targets
     from modelport.convert import load, prepare
     from modelport.fileio import atomic_outputs
@@ -221,7 +223,7 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
     source = Path(source)
     frontend = pick(source)
     if shapes and any(None in s for s in shapes):  # shapes given without the input's name: the model's only input
-        names = [v.name for v in load(source, params).model.graph.inputs]
+        names = [v.name for v in load(source, params, outputs=outputs).model.graph.inputs]
         shapes = [_named(s, names) for s in shapes]
     kwargs = dict(inputs=inputs, shapes=shapes, seed=seed, tol=tol, stop_at_first=stop_at_first,
                   input_range=input_range, extra_shapes=extra_shapes, progress=progress, source=str(source),
@@ -235,9 +237,10 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
         if not converted.is_file():
             raise VerificationError(f"{converted}: file not found")
         if inputs:
-            load(source, params, inputs)  # the given sizes fit the source (rank, channels, windows) before any engine runs
+            load(source, params, inputs, outputs=outputs)  # the given sizes fit the source (rank, channels, windows) before any engine runs
         candidate = target.runner(converted)
-        reference = frontend.reference(source, Path(params) if params else None)
+        cut = {"outputs": list(outputs)} if outputs else {}
+        reference = frontend.reference(source, Path(params) if params else None, **cut)
         return verify_runners(reference, candidate, converted=str(converted), **kwargs)
     target = targets.get(to)
     if target.static_shapes and not inputs and not shapes:
@@ -246,7 +249,7 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
         raise VerificationError(f"the {to} target fixes input sizes: convert once per shape "
                                 "(modelport convert --input ...) and verify each file")
     loaded = load(source, params, inputs or shapes[0] if (inputs or shapes) else None,
-                  dynamic=not target.static_shapes)
+                  dynamic=not target.static_shapes, outputs=outputs)
     target, options = prepare(loaded, to, optimize, extra)
     with tempfile.TemporaryDirectory(prefix="modelport-verify-") as tmp:
         with atomic_outputs(tmp) as staging:

@@ -10,22 +10,27 @@ from modelport.fileio import find_params, model_stem
 from modelport.frontends.registry import Loaded, frontend
 
 
-def reference(source: Path, weights: Path | None):
-    """MXNet itself running the checkpoint (every internal output exposed)."""
+def reference(source: Path, weights: Path | None, outputs: list[str] | None = None):
+    """MXNet itself running the checkpoint (every internal output exposed), cut at ``outputs``."""
     from modelport.runtimes.mxnet_runner import MXNetRunner
 
-    return MXNetRunner(source, weights or find_params(source))
+    return MXNetRunner(source, weights or find_params(source), outputs=outputs)
 
 
 @frontend("mxnet", suffixes=(".json",), describe="an MXNet -symbol.json", reference=reference)
 def load(source: Path, weights: Path | None = None, inputs: dict | None = None, dynamic: bool = True,
-         progress=None) -> Loaded:
+         progress=None, outputs: list[str] | None = None) -> Loaded:
+    """``outputs``: node names to cut the graph at (``--outputs``); what they do not need is dropped
+    before anything is checked (training branches, labels, their unsupported ops)."""
+    from modelport.frontends.mxnet.cut import cut
     from modelport.frontends.mxnet.findings import FINDINGS
     from modelport.frontends.mxnet.importer import MXNetImporter
     from modelport.frontends.mxnet.params import load_params
     from modelport.frontends.mxnet.reader import load_symbol
 
     graph = load_symbol(source)
+    if outputs:
+        graph = cut(graph, list(outputs))
     weights = Path(weights) if weights else find_params(source)
     params = load_params(weights)
     importer = MXNetImporter(graph, params, input_shapes=inputs, dynamic=dynamic)
@@ -38,5 +43,5 @@ def load(source: Path, weights: Path | None = None, inputs: dict | None = None, 
         param_count=int(sum(np.prod(w.shape, dtype=np.int64) for w in used.values())),
         param_bytes=int(sum(w.nbytes for w in used.values())),
         findings=[text for fn in FINDINGS for text in fn(graph, used)],
-        reference=lambda: reference(source, weights),
+        reference=lambda: reference(source, weights, outputs),
         spatial_axes={v.name: list(range(2, len(v.shape))) for v in model.graph.inputs if len(v.shape) >= 3})

@@ -90,7 +90,8 @@ class MXNetImporter:
             lines = [f"{op} ({len(names)} node{'s' * (len(names) > 1)}): {', '.join(names[:8])}"
                      + (" ..." if len(names) > 8 else "") for op, names in sorted(unsupported.items())]
             raise UnsupportedOpsError(f"{self.graph.path}: {len(unsupported)} unsupported MXNet "
-                                      f"operator{'s' * (len(unsupported) > 1)}, nothing was written:\n" + "\n".join(f"  - {l}" for l in lines))
+                                      f"operator{'s' * (len(unsupported) > 1)}, nothing was written:\n"
+                                      + "\n".join(f"  - {l}" for l in lines) + self._cut_hint())
         problems = []
         for node in self.graph.nodes:
             if node.is_variable:
@@ -115,6 +116,18 @@ class MXNetImporter:
                 problems.append(f"output '{head.name}' output #{index}: a variable has one output")
         if problems:
             raise ConversionError(self._summarise(problems), header=f"{self.graph.path}: the model cannot be converted")
+
+    def _cut_hint(self) -> str:
+        """Unsupported ops only on a training branch (loss heads with labels): where to cut."""
+        from modelport.frontends.mxnet.cut import likely_cut
+
+        bad = [n for n in self.graph.nodes if not n.is_variable and n.op not in self.registry]
+        name = likely_cut(self.graph, self.registry, bad)
+        if name is None:
+            return ""
+        return (f"\nthey sit only on the training branch (the heads are losses reading a label); "
+                f"{name}: the last node before the label is used, probably the inference output: "
+                f"convert with --outputs {name}")
 
     def _summarise(self, problems: list[str]) -> list[str]:
         """Many missing weights mean the wrong params file: say that once, with the first few names."""

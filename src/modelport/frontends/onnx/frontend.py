@@ -18,7 +18,7 @@ from modelport.frontends.registry import Loaded, frontend
 from modelport.text import plural
 
 
-def reference(source: Path, weights: Path | None = None):
+def reference(source: Path, weights: Path | None = None, outputs: list[str] | None = None):
     """onnxruntime running the original file."""
     from modelport.runtimes.onnxruntime_runner import OnnxRuntimeRunner
 
@@ -113,7 +113,7 @@ def _type_outputs(proto) -> None:
 
 @frontend("onnx", suffixes=(".onnx",), describe="an ONNX model", reference=reference)
 def load(source: Path, weights: Path | None = None, inputs: dict | None = None, dynamic: bool = True,
-         progress=None) -> Loaded:
+         progress=None, outputs: list[str] | None = None) -> Loaded:
     import numpy as np
     import onnx_ir as ir
     from onnx_ir.passes.common import RemoveInitializersFromInputsPass
@@ -121,6 +121,8 @@ def load(source: Path, weights: Path | None = None, inputs: dict | None = None, 
     from modelport.errors import ModelportError
     from modelport.frontends.onnx.reader import default_opset, read_onnx, upgrade
 
+    if outputs:
+        raise ModelportError(f"{source}: --outputs is not supported for ONNX sources yet (MXNet sources only)")
     if weights is not None:
         raise ModelportError(f"{weights}: an ONNX model carries its own weights; give only the .onnx file")
     proto = read_onnx(source)

@@ -8,6 +8,9 @@ e.g. a mean image in ``broadcast_sub(data, mean)``, which stays an initializer):
     broadcast_add/sub/mul/div/plus/minus/maximum/minimum/power
         MXNet aligns shapes from the right and stretches size-1 axes, which is
         numpy broadcasting, as in ONNX              -> Add / Sub / Mul / Div / Max / Min / Pow
+    broadcast_mod  a mod b with the sign of b (Python's %), and 0 where b == 0 (MXNet's
+        mshadow ``mod``)                            -> Mod(fmod=1), + b where the signs differ,
+                                                       Where(b == 0, 0, .)
 
 Scalar ops ``op(x, scalar=s)``: MXNet parses ``scalar`` as a double and computes in
 the data type, so s becomes a float32 0-d constant. Reversed forms put s first:
@@ -71,6 +74,17 @@ mxnet_op("_power_scalar", **_KEEPS_SHAPE)(_scalar("Pow"))
 mxnet_op("_rpower_scalar", **_KEEPS_SHAPE)(_scalar("Pow", reverse=True))
 mxnet_op("_maximum_scalar", **_KEEPS_SHAPE)(_scalar("Max"))
 mxnet_op("_minimum_scalar", **_KEEPS_SHAPE)(_scalar("Min"))
+
+
+@mxnet_op("broadcast_mod")
+def broadcast_mod(ctx):
+    a, b = ctx.input(0), ctx.input(1)
+    rem = ctx.op("Mod", [a, b], {"fmod": 1})
+    zero = ctx.const(0.0, "zero", a.dtype.numpy() if a.dtype is not None else "float32")
+    differ = ctx.op("And", [ctx.op("Not", [ctx.op("Equal", [rem, zero])]),
+                            ctx.op("Less", [ctx.op("Mul", [rem, b]), zero])])
+    adjusted = ctx.op("Add", [rem, ctx.op("Where", [differ, b, zero])])
+    return [ctx.op("Where", [ctx.op("Equal", [b, zero]), zero, adjusted])]
 
 
 @mxnet_op("add_n", "ElementWiseSum", schema="add_n")

@@ -1,0 +1,36 @@
+"""_arange (MXNet 1.9.1): start, start + step, ... up to stop (exclusive), each value ``repeat`` times.
+
+``stop`` None: the range is [0, start). Length ceil((stop - start) / step) x repeat; MXNet
+computes out[i] = start + (i // repeat) * step in the output type (start and step cast to
+it first), as done here. ``infer_range=True`` only matters without ``stop`` (the length then
+comes from whatever consumes the output, at bind time): that is refused, with a stop it is
+the plain range. The op has no inputs, so its output is a constant of the converted model
+(a range over a feature-map size is ``_contrib_arange_like``, or shape_array arithmetic).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from modelport.frontends.mxnet.ops._dtype import dtype_attr, numpy_type
+from modelport.frontends.mxnet.registry import mxnet_op
+
+
+@mxnet_op("_arange")
+def arange(ctx):
+    start, stop = ctx.attrs.float("start"), ctx.attrs.optional("stop", "float")
+    step, repeat = ctx.attrs.float("step"), ctx.attrs.int("repeat")
+    if stop is None:
+        if ctx.attrs.bool("infer_range"):
+            ctx.fail("infer_range without stop takes its length from the consumer at bind time; "
+                     "give stop (or use _contrib_arange_like)")
+        start, stop = 0.0, start
+    if step == 0 or repeat < 1:
+        ctx.fail(f"step {step:g} / repeat {repeat}: step must be non-zero and repeat positive")
+    count = math.ceil((stop - start) / step)
+    if count <= 0:
+        ctx.fail(f"the range [{start:g}, {stop:g}) with step {step:g} is empty")
+    dtype = numpy_type(dtype_attr(ctx))
+    values = dtype.type(start) + np.arange(count).astype(dtype) * dtype.type(step)
+    return [ctx.const(np.repeat(values.astype(dtype), repeat), "range", dtype)]
