@@ -121,3 +121,20 @@ def test_graph_output_names_do_not_change_in_a_chain_to_two_outputs():
     # conv0 -> a (a is an output, conv0 is not); a -> b would give one tensor two output names: stays
     assert modified and ops(model) == ["Conv", "Identity"]
     assert absorbed(model) == {"conv0": ("a", ALIAS)}
+
+
+def test_a_reshape_to_the_shape_it_has_goes():
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Reshape", ["r", "shape"], ["same"]),
+             helper.make_node("Sigmoid", ["same"], ["out"])]
+    proto = make_model(nodes, [vinfo("x", [4, 2])], [vinfo("out", None)], [init("shape", np.array([4, 2], np.int64))])
+    proto.graph.value_info.extend([vinfo("r", [4, 2]), vinfo("same", [4, 2])])
+    model, modified = apply(proto, EliminateIdentityPass())
+    assert modified and ops(model) == ["Relu", "Sigmoid"]
+    assert absorbed(model) == {"r": ("same", ALIAS)}
+
+
+def test_a_real_reshape_stays():
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"])]
+    proto = make_model(nodes, [vinfo("x", [4, 2])], [vinfo("flat", None)], [init("shape", np.array([8], np.int64))])
+    model, modified = apply(proto, EliminateIdentityPass())
+    assert not modified and ops(model) == ["Reshape"]

@@ -1,4 +1,5 @@
-"""Remove nodes that copy their input: Identity, inference Dropout, Cast to the same dtype.
+"""Remove nodes that copy their input: Identity, inference Dropout, Cast to the same dtype,
+and a reshape to the shape it already has.
 
 Rule: ``y = Op(x)`` is removed when Op is
 
@@ -6,7 +7,10 @@ Rule: ``y = Op(x)`` is removed when Op is
 - ``Dropout`` in inference: no ``training_mode`` input, or a constant false one (then
   output 0 = input 0 whatever the ratio), and its mask output (if any) is neither read
   nor a graph output (a read mask keeps the node);
-- ``Cast`` whose ``to`` equals the known dtype of ``x``.
+- ``Cast`` whose ``to`` equals the known dtype of ``x``;
+- ``Reshape``, ``Flatten``, ``Squeeze``, ``Unsqueeze`` or ``Expand`` whose input and output
+  shapes are both fully static and equal (after constant folding and shape inference,
+  e.g. PyTorch's ``view(-1, 2)`` of a tensor that is already ``(N, 2)``).
 
 Math: ``y = x`` elementwise, so every reader of ``y`` may read ``x`` instead.
 
@@ -30,6 +34,9 @@ from modelport.ir import provenance
 from modelport.passes._base import NodeRewritePass
 
 
+SAME_SHAPE_OPS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Expand")
+
+
 def _merge_shapes(known: ir.Shape | None, other: ir.Shape | None) -> ir.Shape | None:
     """``known`` with its unknown dims filled from ``other`` (same rank), else whichever is set."""
     if known is None or other is None or len(known) != len(other):
@@ -48,6 +55,10 @@ def _copied_input(node: ir.Node) -> ir.Value | None:
         to = node.attributes.get("to")
         same = x.dtype is not None and to is not None and to.as_int() == x.dtype.value
         return x if same and len(node.outputs) == 1 else None
+    if node.op_type in SAME_SHAPE_OPS:
+        y = node.outputs[0]
+        static = [s is not None and all(isinstance(d, int) for d in s.dims) for s in (x.shape, y.shape)]
+        return x if all(static) and tuple(x.shape.dims) == tuple(y.shape.dims) and len(node.outputs) == 1 else None
     if node.op_type == "Dropout":
         if len(node.inputs) > 2 and node.inputs[2] is not None:
             mode = node.inputs[2]

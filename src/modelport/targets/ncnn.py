@@ -7,7 +7,10 @@ Pass order, and why it holds:
 2. fold constants at the given (static) input shapes: shape-only subgraphs become
    constants, so Reshape targets are plain dims and the later passes see constant operands;
    then ONNX shape inference (onnx_ir's ShapeInferencePass, non-strict) gives every tensor
-   its static shape, which the ncnn layout needs (a frontend may leave some unset);
+   its static shape, which the ncnn layout needs (a frontend may leave some unset); with
+   shapes known, identities run again (reshapes to the shape a tensor already has) and
+   duplicate nodes merge (the same Crop written twice by an exporter), and contiguous
+   Slices of one tensor become one Split (one ncnn Slice layer instead of Crops);
 3. fold BatchNormalization into the producing Conv/ConvTranspose/Gemm (Convolution,
    ConvolutionDepthWise, Deconvolution, InnerProduct);
 4. match PyTorch's activation patterns (relu6(x+3)/6, x*sigmoid(x), x*tanh(softplus(x))...)
@@ -42,13 +45,15 @@ def passes(options: Options) -> list:
     from modelport.passes.fold_scale_shift import FoldScaleShiftPass
     from modelport.passes.fuse_activation import FuseActivationPass
     from modelport.passes.match_activations import MatchActivationsPass
+    from modelport.passes.merge_duplicates import MergeDuplicatesPass
+    from modelport.passes.merge_slices import MergeSlicesPass
     from modelport.passes.remove_dead import RemoveDeadPass
     from onnx_ir.passes.common import ShapeInferencePass
 
     folding = [FoldBatchNormPass(), MatchActivationsPass(), FoldScaleShiftPass(),
                FuseActivationPass()] if options.optimize else []
-    return [EliminateIdentityPass(), FoldConstantsPass(), ShapeInferencePass(strict_mode=False), *folding,
-            RemoveDeadPass()]
+    return [EliminateIdentityPass(), FoldConstantsPass(), ShapeInferencePass(strict_mode=False),
+            EliminateIdentityPass(), MergeDuplicatesPass(), MergeSlicesPass(), *folding, RemoveDeadPass()]
 
 
 def check(model) -> list[str]:

@@ -69,6 +69,7 @@ class EmitContext:
         self.model = model
         self.layers: list[Layer] = []
         self.memory: set[str] = set()  # constants already emitted as MemoryData
+        self.aliases: dict[str, str] = {}  # tensor -> the blob that holds it (a layer that would change nothing)
         self._names: set[str] = set()
         self.node: ir.Node | None = None
 
@@ -143,7 +144,31 @@ class EmitContext:
             if len(shape) >= 2 and shape[0] == 1:
                 shape = shape[1:]
             self.memory_data(value.name, np.asarray(array, np.float32).reshape(shape or (1,)))
-        return value.name
+        return self.aliases.get(value.name, value.name)
+
+    def rename_blob(self, value: ir.Value, new: ir.Value) -> bool:
+        """Make the layer that wrote ``value``'s blob write ``new``'s name instead (``value`` is
+        recorded as an alias of it); False when no single layer owns that blob."""
+        from modelport.ir import provenance
+
+        old = self.blob(value)
+        if old in self.aliases.values():
+            return False
+        owners = [layer for layer in self.layers if old in layer.outputs]
+        if len(owners) != 1:
+            return False
+        owners[0].outputs = [new.name if o == old else o for o in owners[0].outputs]
+        self.aliases[value.name] = new.name
+        provenance.absorb(self.model, value.name, new.name, provenance.ALIAS)
+        return True
+
+    def alias(self, value: ir.Value, blob: str) -> None:
+        """``value`` is ``blob`` in ncnn (no layer written): its readers read ``blob``, and the
+        name is recorded as an alias of it (``ir.provenance``), so verify compares it there."""
+        from modelport.ir import provenance
+
+        self.aliases[value.name] = blob
+        provenance.absorb(self.model, value.name, blob, provenance.ALIAS)
 
     def memory_data(self, name: str, array: np.ndarray) -> str:
         """A MemoryData layer holding ``array`` (1 to 4 dims, outermost first). Params:

@@ -1,7 +1,11 @@
 """Shape and layout ops (axes: ONNX axis ``a >= 1`` of a batched tensor is ncnn axis ``a - 1``,
 see ``registry``).
 
-- Flatten (to ``(1, N)``) -> Flatten (no params); other Flatten/Reshape/Squeeze/Unsqueeze
+- Reshape/Squeeze/Unsqueeze/Flatten whose ncnn dims equal its input's (only the batch axis
+  differs) -> nothing: the name is an alias of the input blob, or, for a graph output, the
+  producing layer writes the output's name directly.
+- Flatten of a global pooling's flat blob -> nothing (the name is an alias of the pooled
+  blob); Flatten (to ``(1, N)``) -> Flatten (no params); other Flatten/Reshape/Squeeze/Unsqueeze
   -> Reshape [0=w 1=h 11=d 2=c] with the static output dims (-233 unset dims); a change of
   the batch axis is refused.
 - Concat -> Concat [0=axis]; constant operands become MemoryData blobs.
@@ -25,12 +29,22 @@ import itertools
 
 import numpy as np
 
+from modelport.backends.ncnn.ops.pool import only_flattened
+
+GLOBAL_POOLS = ("GlobalAveragePool", "GlobalMaxPool")  # their ncnn blob may be flat whatever the IR dims say
 from modelport.backends.ncnn.registry import attr, ncnn_op, shape_params
 
 
 def _reshape(ctx, node, x, out):
-    ctx.dims(x)
     dims = ctx.dims(out)
+    producer = x.producer()
+    if (ctx.dims(x) == dims and producer is not None and producer.op_type not in GLOBAL_POOLS
+            and ctx.const(x) is None):  # the same ncnn blob (only the batch axis differs): no layer
+        if not out.is_graph_output():
+            ctx.alias(out, ctx.blob(x))
+            return
+        if len(x.uses()) == 1 and not x.is_graph_output() and ctx.rename_blob(x, out):
+            return
     ctx.layer("Reshape", [ctx.blob(x)], [out.name], shape_params(dims))
 
 
@@ -44,7 +58,11 @@ def reshape(ctx, node):
 def flatten(ctx, node):
     x, out = node.inputs[0], node.outputs[0]
     ctx.dims(x)
-    if len(ctx.dims(out)) == 1:
+    producer = x.producer()
+    if (producer is not None and producer.op_type in GLOBAL_POOLS
+            and only_flattened(x) and not out.is_graph_output()):
+        ctx.alias(out, ctx.blob(x))  # global pooling already wrote a flat blob: nothing to do
+    elif len(ctx.dims(out)) == 1:
         ctx.layer("Flatten", [ctx.blob(x)], [out.name])
     else:
         _reshape(ctx, node, x, out)
