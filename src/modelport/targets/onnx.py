@@ -5,7 +5,8 @@ Pass order, and why it holds:
    survivor keeps the name the source engine reports (the later one); onnxscript's
    folder would otherwise remove these copies itself keeping the earlier name;
 2. fold constants: shape arithmetic becomes constants, so the later passes see plain
-   Conv -> BatchNormalization pairs and constant Mul/Add operands;
+   Conv -> BatchNormalization pairs and constant Mul/Add operands; then merge duplicate
+   nodes (an exporter's repeated Slice/Div on equal constants), which folding may expose;
 3. fold BatchNormalization into the producing Conv/ConvTranspose/Gemm, then
 4. fold what remains of constant per-channel Mul/Add into the producer (preprocessing
    scales that follow a convolution, BN already folded into Mul/Add form);
@@ -25,10 +26,11 @@ def passes(options: Options) -> list:
     from modelport.passes.fold_batchnorm import FoldBatchNormPass
     from modelport.passes.fold_constants import FoldConstantsPass
     from modelport.passes.fold_scale_shift import FoldScaleShiftPass
+    from modelport.passes.merge_duplicates import MergeDuplicatesPass
     from modelport.passes.remove_dead import RemoveDeadPass
 
     folding = [FoldBatchNormPass(), FoldScaleShiftPass()] if options.optimize else []
-    return [EliminateIdentityPass(), FoldConstantsPass(), *folding, RemoveDeadPass()]
+    return [EliminateIdentityPass(), FoldConstantsPass(), MergeDuplicatesPass(), *folding, RemoveDeadPass()]
 
 
 def check(model) -> list[str]:
