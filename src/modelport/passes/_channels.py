@@ -122,11 +122,17 @@ def _scaled_weight(node: ir.Node, weight: ir.TensorProtocol, scale: np.ndarray):
     op, group, trans_b = node.op_type, _int_attr(node, "group", 1), _int_attr(node, "transB", 0)
 
     def compute() -> ir.Tensor:
+        if op == "Conv":  # output channels first: float64 a block of channels at a time, into float32
+            source = weight.numpy()
+            out = np.empty(source.shape, np.float32)
+            for start in range(0, source.shape[0], 64):
+                block = slice(start, start + 64)
+                factor = scale[block].reshape((-1,) + (1,) * (source.ndim - 1))
+                out[block] = source[block].astype(np.float64) * factor
+            return ir.Tensor(out)
         w = weight.numpy().astype(np.float64)
         channels = scale.shape[0]
-        if op == "Conv":
-            w = w * scale.reshape((channels,) + (1,) * (w.ndim - 1))
-        elif op == "ConvTranspose":
+        if op == "ConvTranspose":
             c_in, c_out_g, kernel = w.shape[0], w.shape[1], w.shape[2:]
             grouped = w.reshape((group, c_in // group, c_out_g) + kernel)
             w = (grouped * scale.reshape((group, 1, c_out_g) + (1,) * len(kernel))).reshape(w.shape)
