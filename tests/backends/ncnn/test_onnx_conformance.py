@@ -127,9 +127,12 @@ BATCHED = [c for c in CASES if any(t.ndim < 2 or t.shape[0] != 1 for t in _tenso
 def test_batched_case_at_batch_one_matches_onnxruntime_or_is_refused(tmp_path, case):
     """The batch > 1 cases again at batch 1 (first sample), against onnxruntime on the original."""
     source, feeds, expected = _batch_one(case, tmp_path)
-    if feeds is None:
-        pytest.skip("onnxruntime does not run the original at batch 1 (a batch fixed in the graph)")
     out = tmp_path / "out"
+    if feeds is None:  # no batch-1 form exists (a batch fixed in the graph): the original is refused cleanly
+        with pytest.raises(ModelportError) as refused:
+            modelport.convert(case / "model.onnx", to="ncnn", output_dir=out)
+        assert str(refused.value).strip() and (not out.exists() or not any(out.iterdir()))
+        return
     try:
         result = modelport.convert(source, to="ncnn", output_dir=out,
                                    inputs={k: v.shape for k, v in feeds.items()})
