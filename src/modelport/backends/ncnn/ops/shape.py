@@ -4,7 +4,7 @@ see ``registry``).
 - Reshape/Squeeze/Unsqueeze/Flatten whose ncnn dims equal its input's (only the batch axis
   differs) -> nothing: the name is an alias of the input blob, or, for a graph output, the
   producing layer writes the output's name directly.
-- Flatten of a global pooling's flat blob -> nothing (the name is an alias of the pooled
+- Flatten of a global pooling's (or an InnerProduct-written 1x1 conv's) flat blob -> nothing (the name is an alias of the pooled
   blob); Flatten (to ``(1, N)``) -> Flatten (no params); other Flatten/Reshape/Squeeze/Unsqueeze
   -> Reshape [0=w 1=h 11=d 2=c] with the static output dims (-233 unset dims); a change of
   the batch axis is refused.
@@ -29,7 +29,7 @@ import itertools
 
 import numpy as np
 
-from modelport.backends.ncnn.ops.pool import only_flattened
+from modelport.backends.ncnn.ops.pool import _inner_product_conv, only_flattened
 
 GLOBAL_POOLS = ("GlobalAveragePool", "GlobalMaxPool")  # their ncnn blob may be flat whatever the IR dims say
 from modelport.backends.ncnn.registry import attr, ncnn_op, shape_params
@@ -59,9 +59,12 @@ def flatten(ctx, node):
     x, out = node.inputs[0], node.outputs[0]
     ctx.dims(x)
     producer = x.producer()
-    if (producer is not None and producer.op_type in GLOBAL_POOLS
-            and only_flattened(x) and not out.is_graph_output()):
-        ctx.alias(out, ctx.blob(x))  # global pooling already wrote a flat blob: nothing to do
+    flat = (producer is not None and (producer.op_type in GLOBAL_POOLS or _inner_product_conv(producer))
+            and only_flattened(x))  # global pooling / a 1x1 conv as InnerProduct already wrote a flat blob
+    if flat and not out.is_graph_output():
+        ctx.alias(out, ctx.blob(x))
+    elif flat and len(x.uses()) == 1 and not x.is_graph_output() and ctx.rename_blob(x, out):
+        pass  # the producing layer writes the output's name
     elif len(ctx.dims(out)) == 1:
         ctx.layer("Flatten", [ctx.blob(x)], [out.name])
     else:
