@@ -109,8 +109,10 @@ def pool(ctx, node):
         params = {0: 0 if is_max else 1, 1: kernel[0], 2: strides[0], 3: pads[0], 14: pads[1] + tail[0], 5: 1}
     else:
         kind = "Pooling"
-        params = {0: 0 if is_max else 1, 1: kernel[1], 11: kernel[0], 2: strides[1], 12: strides[0],
-                  3: pads[1], 13: pads[0], 14: pads[3] + tail[1], 15: pads[2] + tail[0], 5: 1}
+        params = {0: 0 if is_max else 1, 1: kernel[1], 11: kernel[0], 2: strides[1], 12: strides[0], 3: pads[1], 5: 1}
+        # top defaults to left, right to left, bottom to top: written only when they differ
+        params.update({k: v for k, v, same in ((13, pads[0], pads[1]), (14, pads[3] + tail[1], pads[1]),
+                                               (15, pads[2] + tail[0], pads[0])) if v != same})
     if not is_max:
         params[6] = include
     ctx.layer(kind, [src], [name], params)
