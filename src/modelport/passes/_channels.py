@@ -131,7 +131,6 @@ def _scaled_weight(node: ir.Node, weight: ir.TensorProtocol, scale: np.ndarray):
                 out[block] = source[block].astype(np.float64) * factor
             return ir.Tensor(out)
         w = weight.numpy().astype(np.float64)
-        channels = scale.shape[0]
         if op == "ConvTranspose":
             c_in, c_out_g, kernel = w.shape[0], w.shape[1], w.shape[2:]
             grouped = w.reshape((group, c_in // group, c_out_g) + kernel)

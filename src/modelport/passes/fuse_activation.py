@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
+from modelport.passes._base import NodeRewritePass
 from modelport.ir.contract import PRIVATE_DOMAIN
 from modelport.ir.constants import const_array
 from modelport.passes._channels import absorb_consumer
@@ -69,28 +70,23 @@ def _activation(node: ir.Node) -> tuple[int, list[float]] | None:
     return None
 
 
-class FuseActivationPass(ir.passes.InPlacePass):
+class FuseActivationPass(NodeRewritePass):
     """Fuse a following activation into Conv/ConvTranspose/Gemm/MatMul (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
-        graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph or not node.inputs or node.inputs[0] is None:
-                continue
-            act = _activation(node)
-            y = node.inputs[0]
-            producer = y.producer()
-            if (act is None or producer is None or producer.domain != "" or producer.op_type not in PRODUCERS
-                    or len(producer.outputs) != 1 or len(y.uses()) != 1 or y.is_graph_output()):
-                continue
-            kind, params = act
-            producer.domain = PRIVATE_DOMAIN
-            producer.attributes["activation_type"] = ir.AttrInt64("activation_type", kind)
-            if params:
-                producer.attributes["activation_params"] = ir.AttrFloat32s("activation_params", params)
-            graph.opset_imports.setdefault(PRIVATE_DOMAIN, 1)
-            model.opset_imports.setdefault(PRIVATE_DOMAIN, 1) if hasattr(model, "opset_imports") else None
-            absorb_consumer(model, node, y)
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        if not node.inputs or node.inputs[0] is None:
+            return False
+        act = _activation(node)
+        y = node.inputs[0]
+        producer = y.producer()
+        if (act is None or producer is None or producer.domain != "" or producer.op_type not in PRODUCERS
+                or len(producer.outputs) != 1 or len(y.uses()) != 1 or y.is_graph_output()):
+            return False
+        kind, params = act
+        producer.domain = PRIVATE_DOMAIN
+        producer.attributes["activation_type"] = ir.AttrInt64("activation_type", kind)
+        if params:
+            producer.attributes["activation_params"] = ir.AttrFloat32s("activation_params", params)
+        model.graph.opset_imports.setdefault(PRIVATE_DOMAIN, 1)
+        absorb_consumer(model, node, y)
+        return True

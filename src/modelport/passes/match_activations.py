@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from modelport.passes._base import NodeRewritePass
 from modelport.ir import provenance
 from modelport.ir.contract import PRIVATE_DOMAIN
 from modelport.ir.constants import const_array
@@ -119,34 +120,29 @@ def _match(node: ir.Node):
     return None
 
 
-class MatchActivationsPass(ir.passes.InPlacePass):
+class MatchActivationsPass(NodeRewritePass):
     """Replace PyTorch's HardSigmoid/HardSwish/Swish/Mish patterns by one node (see module doc)."""
 
-    def call(self, model: ir.Model) -> ir.passes.PassResult:
+    def rewrite(self, model: ir.Model, node: ir.Node) -> bool:
+        found = _match(node)
+        if found is None:
+            return False
+        op, domain, attrs, x, inner = found
         graph = model.graph
-        modified = False
-        for node in list(graph):
-            if node.graph is not graph:
-                continue
-            found = _match(node)
-            if found is None:
-                continue
-            op, domain, attrs, x, inner = found
-            attributes = [ir.AttrFloat32(k, v) for k, v in attrs.items()]
-            out = node.outputs[0]
-            new = ir.Node(domain, op, [x], attributes, num_outputs=1, name=node.name)
-            graph.insert_before(node, new)
-            result = new.outputs[0]
-            result.shape, result.type = out.shape, out.type
-            out.replace_all_uses_with(result, replace_graph_outputs=True)
-            keep = out.name
-            gone = [n.outputs[0].name for n in inner]
-            graph.remove([node, *reversed(inner)], safe=True)
-            out.name = None
-            result.name = keep
-            if domain:
-                graph.opset_imports.setdefault(domain, 1)
-            for name in gone:
-                provenance.absorb(model, name, keep, provenance.FOLDED)
-            modified = True
-        return ir.passes.PassResult(model, modified=modified)
+        attributes = [ir.AttrFloat32(k, v) for k, v in attrs.items()]
+        out = node.outputs[0]
+        new = ir.Node(domain, op, [x], attributes, num_outputs=1, name=node.name)
+        graph.insert_before(node, new)
+        result = new.outputs[0]
+        result.shape, result.type = out.shape, out.type
+        out.replace_all_uses_with(result, replace_graph_outputs=True)
+        keep = out.name
+        gone = [n.outputs[0].name for n in inner]
+        graph.remove([node, *reversed(inner)], safe=True)
+        out.name = None
+        result.name = keep
+        if domain:
+            graph.opset_imports.setdefault(domain, 1)
+        for name in gone:
+            provenance.absorb(model, name, keep, provenance.FOLDED)
+        return True

@@ -4,36 +4,26 @@ clear message (batch > 1, an op ncnn lacks...) before anything is written: never
 answer."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import onnx
 import onnx.version_converter
 import pytest
-from onnx import numpy_helper
 
+from onnx_cases import CASES, IDS, tensors
 import modelport
 from modelport.errors import ModelportError
 from modelport.runtimes.ncnn_runner import NcnnRunner
 
-DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
-CASES = sorted(p.parent for kind in ("pytorch-converted", "pytorch-operator") for p in (DATA / kind).glob("*/model.onnx")
-               if (p.parent / "test_data_set_0" / "input_0.pb").is_file())
 
-
-def _tensors(folder: Path, prefix: str) -> list[np.ndarray]:
-    files = sorted(folder.glob(f"{prefix}_*.pb"), key=lambda p: int(p.stem.split("_")[1]))
-    return [numpy_helper.to_array(onnx.load_tensor(str(p))) for p in files]
-
-IDS = [f"{c.parent.name.split('-')[1]}/{c.name[5:]}" for c in CASES]
 
 
 def _case(case, tmp_path):
     original = onnx.load(str(case / "model.onnx"))
     weights = {t.name for t in original.graph.initializer}
     names = [i.name for i in original.graph.input if i.name not in weights]
-    feeds = dict(zip(names, _tensors(case / "test_data_set_0", "input")))
-    expected = _tensors(case / "test_data_set_0", "output")
+    feeds = dict(zip(names, tensors(case / "test_data_set_0", "input")))
+    expected = tensors(case / "test_data_set_0", "output")
     heads = [o.name for o in original.graph.output]
     out = tmp_path / "out"
     try:
@@ -70,7 +60,7 @@ def test_batch_one_cases_convert_or_are_refused_for_a_known_reason(tmp_path):
              "test_operator_repeat_dim_overflow": "Tile"}
     outcome = {}
     for k, case in enumerate(CASES):
-        feeds = _tensors(case / "test_data_set_0", "input")
+        feeds = tensors(case / "test_data_set_0", "input")
         if all(f.ndim >= 2 and f.shape[0] == 1 for f in feeds):
             outcome[case.name] = _case(case, tmp_path / str(k))
     refused = {name: why for name, (kind, why) in outcome.items() if kind == "refused"}
@@ -101,7 +91,7 @@ def _batch_one(case, folder):
     original = onnx.load(str(case / "model.onnx"))
     weights = {t.name for t in original.graph.initializer}
     names = [i.name for i in original.graph.input if i.name not in weights]
-    feeds = {k: np.ascontiguousarray(v[:1]) for k, v in zip(names, _tensors(case / "test_data_set_0", "input"))}
+    feeds = {k: np.ascontiguousarray(v[:1]) for k, v in zip(names, tensors(case / "test_data_set_0", "input"))}
     if any(v.ndim < 2 for v in feeds.values()):
         return None, None, None
     folder.mkdir(parents=True, exist_ok=True)
@@ -120,7 +110,7 @@ def _batch_one(case, folder):
         return None, None, None
 
 
-BATCHED = [c for c in CASES if any(t.ndim < 2 or t.shape[0] != 1 for t in _tensors(c / "test_data_set_0", "input"))]
+BATCHED = [c for c in CASES if any(t.ndim < 2 or t.shape[0] != 1 for t in tensors(c / "test_data_set_0", "input"))]
 
 
 @pytest.mark.parametrize("case", BATCHED, ids=[f"{c.parent.name.split('-')[1]}/{c.name[5:]}" for c in BATCHED])

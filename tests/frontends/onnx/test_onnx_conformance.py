@@ -3,37 +3,28 @@ pytorch-converted, pytorch-operator; many at opset 6, which onnxruntime no longe
 and reproduce the exporter's own reference outputs (test_data_set_0/output_*.pb)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
 
+from onnx_cases import CASES, DATA, IDS, tensors
 import modelport
 from onnx_frontend_support import ort_run
 
-DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
-CASES = sorted(p.parent for kind in ("pytorch-converted", "pytorch-operator") for p in (DATA / kind).glob("*/model.onnx")
-               if (p.parent / "test_data_set_0" / "input_0.pb").is_file())
-
-
-def _tensors(folder: Path, prefix: str) -> list[np.ndarray]:
-    files = sorted(folder.glob(f"{prefix}_*.pb"), key=lambda p: int(p.stem.split("_")[1]))
-    return [numpy_helper.to_array(onnx.load_tensor(str(p))) for p in files]
 
 
 def test_the_cases_are_there():
     assert len(CASES) >= 100, f"{len(CASES)} cases under {DATA}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name.split('-')[1]}/{c.name[5:]}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_pytorch_case_matches_its_reference_outputs(tmp_path, case):
     original = onnx.load(str(case / "model.onnx"))
     weights = {t.name for t in original.graph.initializer}
     names = [i.name for i in original.graph.input if i.name not in weights]
-    feeds = dict(zip(names, _tensors(case / "test_data_set_0", "input")))
-    expected = _tensors(case / "test_data_set_0", "output")
+    feeds = dict(zip(names, tensors(case / "test_data_set_0", "input")))
+    expected = tensors(case / "test_data_set_0", "output")
 
     result = modelport.convert(case / "model.onnx", output_dir=tmp_path)
     onnx.checker.check_model(str(result.files[0]), full_check=True)
