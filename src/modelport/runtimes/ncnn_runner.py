@@ -97,6 +97,8 @@ class NcnnRunner:
         return list(self._inputs)
 
     def input_dims(self) -> dict[str, tuple | None]:
+        if "inputs" in self._meta:  # modelport's own conversions: the sizes it converted at
+            return {name: tuple(self._meta["inputs"].get(name, ())) or None for name in self._inputs}
         dims = {}
         for name, params in self._input_params.items():  # Input: 0=w 1=h 11=d 2=c, outermost first
             got = [int(params[k]) for k in ("2", "11", "1", "0") if k in params and int(params[k]) > 0]

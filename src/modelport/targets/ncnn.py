@@ -82,6 +82,7 @@ def write(model, folder: Path, stem: str, options: Options) -> list[str]:
     param, weights = folder / f"{stem}.param", folder / f"{stem}.bin"
     write_ncnn(model, param, weights, fp16=bool(options.extra.get("fp16", False)))
     meta = {"outputs": [v.name for v in model.graph.outputs],
+            "inputs": {v.name: [int(d) for d in v.shape] for v in model.graph.inputs},
             "absorbed": {k: list(v) for k, v in absorbed(model.metadata_props).items()}}
     sidecar_path(param).write_text(json.dumps(meta, indent=1, sort_keys=True))
     return [param.name, weights.name, sidecar_path(param).name]
