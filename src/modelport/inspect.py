@@ -27,13 +27,12 @@ class InspectReport:
     framework: str = ""
 
 
-def _probed_shapes(model) -> dict[str, tuple] | None:
-    """Shapes in the model's own dim names (N, H/2, W/32...): inferred at two concrete sizes and
-    matched back; None when the model has no free dims or either size does not fit it."""
-    import onnx
-
-    from modelport.ir.proto import skeleton, weightless
-    from modelport.ir.sizes import with_inputs
+def _probed_shapes(model, convert_at) -> dict[str, tuple] | None:
+    """Shapes in the model's own dim names (N, H/2, W/32...): the model converted at two concrete
+    sizes (``convert_at(shapes)``, a static conversion: shape arithmetic folds, so every layer's
+    size is known) and matched back; None when it has no free dims or a size does not fit it."""
+    from modelport.errors import ModelportError
+    from modelport.ir.proto import value_shapes
 
     free = {}  # (input, axis) -> dim name
     for value in model.graph.inputs:
@@ -42,17 +41,16 @@ def _probed_shapes(model) -> dict[str, tuple] | None:
                 free[(value.name, i)] = str(d.value or "?") if d is not None else "?"
     if not free or any(v.shape is None for v in model.graph.inputs):
         return None
-    proto = weightless(*skeleton(model))
     probes = []
-    for base in (0, 1):  # batch 1 then 2; every other free axis a distinct size per probe
-        sizes = {key: (1 + base if key[1] == 0 else 224 + 96 * base + 32 * n) for n, key in enumerate(free)}
+    for base in (0, 1):  # batch 1 then 2; each other free axis its own sizes, growing by its own step
+        sizes = {key: (1 + base if key[1] == 0 else 224 + 96 * base + (32 + 32 * base) * n)
+                 for n, key in enumerate(free)}
         shapes = {v.name: tuple(sizes.get((v.name, i), d) for i, d in enumerate(v.shape.dims)) for v in model.graph.inputs}
         try:
-            inferred = onnx.shape_inference.infer_shapes(with_inputs(proto, shapes), data_prop=True)
-        except onnx.shape_inference.InferenceError:
+            static = value_shapes(convert_at(shapes))
+        except ModelportError:
             return None
-        probes.append((sizes, {i.name: [d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim]
-                               for i in [*inferred.graph.value_info, *inferred.graph.output]}))
+        probes.append((sizes, {k: [d if isinstance(d, int) else None for d in v] for k, v in static.items()}))
     (sizes_a, a), (sizes_b, b) = probes
     out = {}
     for name, dims_a in a.items():
@@ -77,6 +75,8 @@ def _label(x, y, free, sizes_a, sizes_b):
                 return f"{name}/{sa // x}"
             if x % sa == 0:
                 return f"{name}*{x // sa}"
+        if x - sa == y - sb:  # the same offset from this input axis at both sizes
+            return f"{name}{x - sa:+d}"
     return "?"
 
 
@@ -87,7 +87,8 @@ def inspect(source: str | Path, params: str | Path | None = None, inputs: dict |
     from modelport.ir.proto import value_shapes
 
     loaded = load(source, params, inputs, dynamic=not inputs, outputs=outputs)
-    values = (None if inputs else _probed_shapes(loaded.model)) or value_shapes(loaded.model)
+    at = lambda shapes: load(source, params, shapes, dynamic=False, outputs=outputs).model  # noqa: E731
+    values = (None if inputs else _probed_shapes(loaded.model, at)) or value_shapes(loaded.model)
     layers = [Layer(name, op, values[name]) for name, op in loaded.layers if name in values]
     graph = loaded.model.graph
     graph_inputs = {v.name: tuple(d if isinstance(d, int) else str(d) for d in v.shape.dims) if v.shape else ()
