@@ -4,8 +4,6 @@ style, plot and coloured graph (``verify/html.py``)."""
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -120,17 +118,6 @@ def render_quantsim(result, graph=None) -> str:
 
 
 def write_quantsim_html(result, path, graph=None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".modelport-quantsim-", suffix=".html", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render_quantsim(result, graph))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from modelport.fileio import write_text_atomic
+
+    return write_text_atomic(path, render_quantsim(result, graph))

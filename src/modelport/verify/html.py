@@ -22,8 +22,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -413,17 +411,6 @@ def render(report, graph: list[Node] | None = None, title: str | None = None) ->
 
 def write_html(report, path: str | Path, graph: list[Node] | None = None) -> Path:
     """Write the report to ``path`` (through a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".modelport-report-", suffix=".html", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render(report, graph))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from modelport.fileio import write_text_atomic
+
+    return write_text_atomic(path, render(report, graph))

@@ -10,7 +10,7 @@ import onnx
 import onnx.version_converter
 import pytest
 
-from onnx_cases import CASES, IDS, tensors
+from onnx_cases import CASES, IDS, load_case, tensors
 import modelport
 from modelport.errors import ModelportError
 from modelport.runtimes.ncnn_runner import NcnnRunner
@@ -19,11 +19,7 @@ from modelport.runtimes.ncnn_runner import NcnnRunner
 
 
 def _case(case, tmp_path):
-    original = onnx.load(str(case / "model.onnx"))
-    weights = {t.name for t in original.graph.initializer}
-    names = [i.name for i in original.graph.input if i.name not in weights]
-    feeds = dict(zip(names, tensors(case / "test_data_set_0", "input")))
-    expected = tensors(case / "test_data_set_0", "output")
+    original, feeds, expected = load_case(case)
     heads = [o.name for o in original.graph.output]
     out = tmp_path / "out"
     try:

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from onnx_cases import CASES, DATA, IDS, tensors
+from onnx_cases import CASES, DATA, IDS, load_case
 import modelport
 from onnx_frontend_support import ort_run
 
@@ -20,11 +20,7 @@ def test_the_cases_are_there():
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_pytorch_case_matches_its_reference_outputs(tmp_path, case):
-    original = onnx.load(str(case / "model.onnx"))
-    weights = {t.name for t in original.graph.initializer}
-    names = [i.name for i in original.graph.input if i.name not in weights]
-    feeds = dict(zip(names, tensors(case / "test_data_set_0", "input")))
-    expected = tensors(case / "test_data_set_0", "output")
+    original, feeds, expected = load_case(case)
 
     result = modelport.convert(case / "model.onnx", output_dir=tmp_path)
     onnx.checker.check_model(str(result.files[0]), full_check=True)
