@@ -11,16 +11,15 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fuzz.profile import FUZZ
 from fuzz.generators import Case, HypothesisDraw, check_case, onnx_case
 from modelport.errors import ModelFileError, ModelportError
 
 onnx = pytest.importorskip("onnx")
 
-FUZZ = settings(deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @settings(FUZZ, max_examples=450)

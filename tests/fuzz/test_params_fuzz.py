@@ -13,16 +13,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import given, strategies as st
 
+from fuzz.profile import FUZZ
 from fuzz.generators import (WORD4, WORD8, HypothesisDraw, _put, check_case, check_views, pack_array, pack_params,
                              params_case, params_fields)
 from modelport.errors import ModelFileError
 from modelport.frontends.mxnet.params import parse_params
 
-FUZZ = settings(deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 HUGE = [2**31 - 1, 2**32 - 1, 2**40, 2**62, 2**63 - 1, 2**64 - 1]
 
 

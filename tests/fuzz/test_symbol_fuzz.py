@@ -13,16 +13,15 @@ import copy
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fuzz.profile import FUZZ
 from fuzz.generators import (ATTR_VALUES, Case, HypothesisDraw, _dumps, _op_attrs, check_case, mxnet_case,
                              symbol_doc_case, symbol_text_case)
 from modelport.errors import ModelFileError, ModelportError
 from modelport.frontends.mxnet.reader import load_symbol, parse_symbol
 
-FUZZ = settings(deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @settings(FUZZ, max_examples=400)

@@ -62,16 +62,20 @@ def _window(node, kernel_rank: int):
     return strides, dilations
 
 
-@ncnn_op("Conv")
-def conv(ctx, node):
+def _weighted(ctx, node):
+    """``(x, its ncnn dims, weight shape, weight tensor, group, kernel)`` of a Conv/ConvTranspose
+    whose weight is a constant (its data is not read here)."""
     x = node.inputs[0]
     dims = ctx.dims(x)
     wshape = ctx.const_shape(node.inputs[1])
     if wshape is None:
         ctx.refuse("the weight must be a constant (ncnn has no dynamic-weight form written here)")
-    weight = node.inputs[1].const_value
-    group = int(attr(node, "group", 1))
-    kernel = wshape[2:]
+    return x, dims, wshape, node.inputs[1].const_value, int(attr(node, "group", 1)), wshape[2:]
+
+
+@ncnn_op("Conv")
+def conv(ctx, node):
+    x, dims, wshape, weight, group, kernel = _weighted(ctx, node)
     strides, dilations = _window(node, len(kernel))
     pads = _pads(ctx, node, dims[1:], kernel, strides, dilations)
     bias = node.inputs[2] if len(node.inputs) > 2 else None
@@ -132,14 +136,7 @@ def _inner_product(ctx, node, x, weight, bias, c_out: int, c_in: int):
 
 @ncnn_op("ConvTranspose")
 def conv_transpose(ctx, node):
-    x = node.inputs[0]
-    dims = ctx.dims(x)
-    wshape = ctx.const_shape(node.inputs[1])
-    if wshape is None:
-        ctx.refuse("the weight must be a constant")
-    weight = node.inputs[1].const_value
-    group = int(attr(node, "group", 1))
-    kernel = wshape[2:]
+    x, dims, wshape, weight, group, kernel = _weighted(ctx, node)
     if len(kernel) != 2:
         ctx.refuse(f"{len(kernel)}-D transposed convolution (ncnn writes 2-D here)")
     strides, dilations = _window(node, 2)
