@@ -150,6 +150,8 @@ class Builder:
         return list(node.outputs)
 
     def model(self, inputs: list[ir.Value], outputs: list[ir.Value], name: str) -> ir.Model:
+        opsets = {"": OPSET}
+        opsets.update({n.domain: 1 for n in self.nodes if n.domain not in ("", "ai.onnx")})
         graph = ir.Graph(inputs, outputs, nodes=self.nodes, initializers=list(self.initializers.values()),
-                         opset_imports={"": OPSET}, name=name)
+                         opset_imports=opsets, name=name)
         return ir.Model(graph, ir_version=IR_VERSION, producer_name="modelport")

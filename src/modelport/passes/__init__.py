@@ -29,6 +29,9 @@ Target lowerings (run by the profiles that need them, not exported here):
   Mul/Add, Clip and Mul.
 - ``gemm_to_innerproduct.GemmToInnerProductPass``: Gemm / 2-D MatMul with a constant
   weight in InnerProduct form (transB=1, alpha=beta=1, bias (N,)).
+- ``lower_multibox_detection.LowerMultiBoxDetectionPass`` (onnx target): SSD's
+  modelport:MultiBoxDetection as ONNX ops (decode, TopK, NonMaxSuppression, padding),
+  MXNet's output row for row.
 - ``nnie_shift_nudge.NnieShiftNudgePass``: a scalar Add/Sub the Caffe writer would write as
   a Power shift of exactly 1.0 gets shift 1.0001 (PITFALLS 19), recorded.
 

@@ -116,10 +116,11 @@ class OpContext:
         return self.const(np.asarray(values, np.int64).reshape(-1), suffix, np.int64)
 
     def op(self, op_type: str, inputs: list, attributes: dict | None = None,
-           num_outputs: int = 1) -> ir.Value | list[ir.Value]:
-        """Emit one ONNX node (shape-inferred); folded to constants when every input is a small constant."""
+           num_outputs: int = 1, domain: str = "") -> ir.Value | list[ir.Value]:
+        """Emit one ONNX node (shape-inferred); folded to constants when every input is a small constant.
+        A private-domain node (``domain``) is neither inferred nor folded: its converter sets its shapes."""
         try:
-            outputs = self.scope.builder.emit(op_type, inputs, attributes, self.name, num_outputs)
+            outputs = self.scope.builder.emit(op_type, inputs, attributes, self.name, num_outputs, domain)
         except EmitError as exc:
             self.fail(f"{op_type} does not fit its inputs: {exc}")
         return outputs[0] if num_outputs == 1 else outputs
