@@ -33,7 +33,7 @@ def _split_files(files: list[str], converted_ok: bool = True) -> dict:
 
 def _extra(args) -> dict:
     """Target options from their flags (each target reads the ones it knows)."""
-    flags = {"fp16": args.fp16, "relu6": args.relu6, "depthwise": args.depthwise}
+    flags = {"fp16": args.fp16, "relu6": args.relu6, "depthwise": args.depthwise, "exact": args.exact}
     extra = {k: True for k, v in flags.items() if v}
     if args.no_shift_nudge:
         extra["shift_nudge"] = False
@@ -54,6 +54,8 @@ def cmd_convert(args) -> int:
                      inputs=parse_input_spec(args.input), dynamic=not args.static, optimize=not args.no_optimize,
                      progress=True, extra=extra, outputs=args.outputs)
     graph = result.loaded.model.graph
+    for message in result.warnings:
+        console.print(f"[yellow]warning:[/] {message}", soft_wrap=True, highlight=False)
     if extra.get("hp_layers"):
         _print_notes(result.files[0])
     console.print(f"[green]converted[/] {args.source} -> {args.to}: {result.nodes_before} nodes in, "
@@ -255,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     def target_options(p):
         group = p.add_argument_group("target options")
         group.add_argument("--fp16", action="store_true", help="ncnn: store weights in fp16 (never by default)")
+        group.add_argument("--exact", action="store_true",
+                           help="refuse a node the target can only approximate (e.g. an SSD detection whose "
+                                "nms_topk or force_suppress ncnn/Caffe cannot express) instead of warning")
         group.add_argument("--relu6", action="store_true", help="caffe: write ReLU6 layers (OpenCV has them)")
         group.add_argument("--depthwise", action="store_true",
                            help="nnie: write group == channels convolutions as DepthwiseConv (PITFALL 21)")

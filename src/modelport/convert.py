@@ -8,8 +8,8 @@
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport.errors import ModelportError, UnsupportedOpsError
@@ -24,6 +24,7 @@ class ConvertResult:
     target: str
     nodes_before: int = 0
     nodes_after: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_input_spec(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
@@ -99,10 +100,32 @@ def convert(source: str | Path, params: str | Path | None = None, to: str = "onn
     with _progress(progress, "converting") as tick:
         loaded = load(source, params, inputs, dynamic and not target.static_shapes, progress=tick, outputs=outputs)
     before = sum(1 for _ in loaded.model.graph)
-    target, options = prepare(loaded, to, optimize, extra)
-    with atomic_outputs(output_dir) as staging:
-        names = target.write(loaded.model, staging, loaded.stem, options)
-    return ConvertResult([Path(output_dir) / n for n in names], loaded, to, before, sum(1 for _ in loaded.model.graph))
+    with _collect_warnings() as warned:
+        target, options = prepare(loaded, to, optimize, extra)
+        with atomic_outputs(output_dir) as staging:
+            names = target.write(loaded.model, staging, loaded.stem, options)
+    return ConvertResult([Path(output_dir) / n for n in names], loaded, to, before, sum(1 for _ in loaded.model.graph),
+                         warned)
+
+
+@contextmanager
+def _collect_warnings():
+    """The ConversionWarnings raised inside, each once, in order; re-raised for the caller's own filters."""
+    import warnings
+
+    from modelport.errors import ConversionWarning
+
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConversionWarning)
+        yield messages
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, ConversionWarning):
+            if text in messages:
+                continue
+            messages.append(text)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _progress(enabled: bool, label: str):

@@ -30,3 +30,10 @@ class ConversionError(ModelportError):
 
 class VerificationError(ModelportError):
     """Verification could not be run (not: the models diverged, which is a result)."""
+
+
+class ConversionWarning(UserWarning):
+    """The converted model computes something other than the source in a case the target cannot
+    express exactly (the message names the node, the attribute and what differs). Raised with
+    ``warnings.warn``; ``convert`` collects them in ``ConvertResult.warnings`` and the CLI prints
+    them. With the ``exact`` option the target refuses such nodes instead."""

@@ -75,10 +75,10 @@ def write(model, folder: Path, stem: str, options: Options) -> list[str]:
     from modelport.ir.provenance import absorbed
     from modelport.runtimes.ncnn_runner import sidecar_path
 
-    unknown = set(options.extra) - {"fp16"}
+    unknown = set(options.extra) - {"fp16", "exact"}
     if unknown:
         from modelport.errors import ModelportError
-        raise ModelportError(f"ncnn target: unknown option(s) {', '.join(sorted(unknown))} (known: fp16)")
+        raise ModelportError(f"ncnn target: unknown option(s) {', '.join(sorted(unknown))} (known: fp16, exact)")
     param, weights = folder / f"{stem}.param", folder / f"{stem}.bin"
     write_ncnn(model, param, weights, fp16=bool(options.extra.get("fp16", False)))
     meta = {"outputs": [v.name for v in model.graph.outputs],
