@@ -56,3 +56,78 @@ def assert_same_rows(ref: np.ndarray, got: np.ndarray, atol: float = 1e-6, what:
     assert not len(ids), f"{what}: class id differs at {ids[:5].tolist()} (of {len(ids)})"
     err = float(np.abs(ref.astype(np.float64) - got).max())
     assert err <= atol, f"{what}: max abs error {err:.3g}"
+
+
+# -- a small mxnet-ssd style detector ---------------------------------------------------------
+
+NUM_CLASSES = 3            # foreground classes; cls_prob has NUM_CLASSES + 1 rows (0 = background)
+PRIORS = [dict(sizes=(0.1, 0.141), ratios=(1, 2, 0.5)),                       # 4 anchors a position
+          dict(sizes=(0.2, 0.272, 0.37), ratios=(1, 2), steps=(0.25, 0.25), offsets=(0.4, 0.6))]  # 4 too
+
+
+def ssd_symbol(prior_clip: bool = False, **detection):
+    """Two feature maps (stride 2 and 4), L2Normalization with a learned per-channel scale on the
+    first, loc/cls heads as transpose + Flatten + Concat, priors Flatten + Concat + Reshape(0, -1, 4),
+    cls Reshape(0, -1, C) + transpose + SoftmaxActivation(mode=channel), MultiBoxDetection; the
+    detection node is named ``detection``. Outputs: detection, then cls_prob, loc_preds, anchors."""
+    import mxnet as mx
+
+    sym = mx.sym
+    data = sym.var("data")
+    x = sym.Activation(sym.Convolution(data, num_filter=8, kernel=(3, 3), pad=(1, 1), name="conv1"), "relu")
+    x = sym.Pooling(x, kernel=(2, 2), stride=(2, 2), pool_type="max", name="pool1")
+    norm = sym.L2Normalization(x, mode="channel", name="conv1_norm")
+    scale = sym.var("conv1_scale", shape=(1, 8, 1, 1), init=mx.init.Constant(20))
+    feat1 = sym.broadcast_mul(scale, norm, name="conv1_scaled")
+    feat2 = sym.Activation(sym.Convolution(x, num_filter=16, kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                                           name="conv2"), "relu", name="relu2")
+    locs, clss, anchors = [], [], []
+    for k, (feat, prior) in enumerate(zip((feat1, feat2), PRIORS)):
+        count = len(prior["sizes"]) + len(prior["ratios"]) - 1
+        loc = sym.Convolution(feat, num_filter=count * 4, kernel=(3, 3), pad=(1, 1), name=f"loc{k}")
+        cls = sym.Convolution(feat, num_filter=count * (NUM_CLASSES + 1), kernel=(3, 3), pad=(1, 1), name=f"cls{k}")
+        locs.append(sym.Flatten(sym.transpose(loc, axes=(0, 2, 3, 1)), name=f"loc{k}_flat"))
+        clss.append(sym.Flatten(sym.transpose(cls, axes=(0, 2, 3, 1)), name=f"cls{k}_flat"))
+        anchors.append(sym.Flatten(sym.contrib.MultiBoxPrior(feat, clip=prior_clip, name=f"anchors{k}", **prior),
+                                   name=f"anchors{k}_flat"))
+    loc_preds = sym.concat(*locs, dim=1, name="loc_preds")
+    cls_preds = sym.transpose(sym.reshape(sym.concat(*clss, dim=1), shape=(0, -1, NUM_CLASSES + 1)),
+                              axes=(0, 2, 1), name="cls_preds")
+    anchor = sym.reshape(sym.concat(*anchors, dim=1), shape=(0, -1, 4), name="anchors")
+    cls_prob = sym.SoftmaxActivation(cls_preds, mode="channel", name="cls_prob")
+    det = sym.contrib.MultiBoxDetection(cls_prob, loc_preds, anchor, name="detection", **detection)
+    return sym.Group([det, cls_prob, loc_preds, anchor])
+
+
+def ssd_params(sym, shape=(1, 3, 64, 64), seed: int = 0):
+    """Random weights, calibrated: each head's weights and bias are scaled so that its output has
+    standard deviation 1.5 (class logits: scores spread over (0, 1), neither saturated nor
+    uniform) or 0.5 (box offsets of a few tenths) on a random image; the norm scale is 20."""
+    import mxnet as mx
+
+    from oracle import random_params, run_mxnet
+
+    args, aux = random_params(sym, {"data": shape}, seed)
+    args["conv1_scale"] = mx.nd.full((1, 8, 1, 1), 20.0)
+    heads = [f"{kind}{k}" for kind in ("cls", "loc") for k in range(len(PRIORS))]
+    internals = sym.get_internals()
+    image = np.random.default_rng(seed + 100).uniform(-1, 1, shape).astype(np.float32)
+    outputs = run_mxnet(mx.sym.Group([internals[f"{h}_output"] for h in heads]), args, aux, {"data": image})
+    for head, out in zip(heads, outputs):
+        factor = (1.5 if head.startswith("cls") else 0.5) / float(out.std())
+        for part in ("weight", "bias"):
+            args[f"{head}_{part}"] = args[f"{head}_{part}"] * factor
+    return args, aux
+
+
+def save_ssd(folder, shape=(1, 3, 64, 64), seed: int = 0, **detection):
+    """``folder/ssd-symbol.json`` + ``ssd-0000.params``; returns both paths."""
+    import mxnet as mx
+
+    sym = ssd_symbol(**detection)
+    args, aux = ssd_params(sym, shape, seed)
+    sym.save(str(folder / "ssd-symbol.json"))
+    saved = {f"arg:{k}": v for k, v in args.items()}
+    saved.update({f"aux:{k}": v for k, v in aux.items()})
+    mx.nd.save(str(folder / "ssd-0000.params"), saved)
+    return folder / "ssd-symbol.json", folder / "ssd-0000.params"
