@@ -87,6 +87,20 @@ def _who_refuses(reference, candidate, shapes) -> str:
     return f"{' and '.join(refusing)} refuse{'s' if len(refusing) == 1 else ''} them"
 
 
+def _detection_layouts(reference, ref_ops: dict, candidate, cand_ops: dict) -> dict[str, tuple[str, str]]:
+    """Tensors either engine wrote with a detection operator, with both layouts (a side without
+    one has MXNet's layout: the ONNX lowering of MultiBoxDetection keeps it row for row)."""
+    from modelport.verify.detections import layout_of
+
+    out = {}
+    for name in set(ref_ops) | set(cand_ops):
+        ref_layout = layout_of(reference.name, ref_ops.get(name, ""))
+        got_layout = layout_of(candidate.name, cand_ops.get(name, ""))
+        if ref_layout or got_layout:
+            out[name] = (ref_layout or "mxnet", got_layout or "mxnet")
+    return out
+
+
 def _fmt(shapes: dict[str, tuple]) -> str:
     return ", ".join(f"{k}:{'x'.join(map(str, s))}" for k, s in shapes.items())
 
@@ -178,6 +192,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
     ref_ops = reference.op_of()
+    detections = _detection_layouts(reference, ref_ops, candidate, op_of)
     for run_shapes in plan:
         if not (reference.accepts(run_shapes) and candidate.accepts(run_shapes)):
             report.runs.append(ShapeRun(run_shapes, skipped=_who_refuses(reference, candidate, run_shapes)))
@@ -190,7 +205,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
         if missing:
             raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
                                     f"(an output of the source)")
-        result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed)
+        result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections)
         if result.first_divergence is not None:
             row = result.first_divergence
             name = absorbed.get(row.name, (row.name,))[0]

@@ -111,13 +111,28 @@ def compare_one(name: str, ref: np.ndarray, got: np.ndarray, tol: Tolerance, is_
     return TensorResult(name, ref.shape, got.shape, cosine, max_abs, max_rel, ok, is_output, note)
 
 
+def compare_detection_tensor(name: str, ref: np.ndarray, got: np.ndarray, layouts: tuple[str, str],
+                             tol: Tolerance, is_output=False) -> TensorResult:
+    """A detection output compared as detections (``verify.detections``): cosine is the share
+    of the reference's detections matched, max_abs the largest score/box difference among them."""
+    from modelport.verify.detections import compare_detections
+
+    diff = compare_detections(ref, got, layouts[0], layouts[1], tol.detection_atol)
+    total = diff.matched + len(diff.missing) + len(diff.moved) + len(diff.ties)
+    share = diff.matched / total if total else 1.0
+    return TensorResult(name, ref.shape, got.shape, share, diff.max_abs, float("nan"), diff.ok, is_output,
+                        note="detections: " + diff.summary())
+
+
 def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str],
             outputs: list[str], tol: Tolerance = Tolerance(), stop_at_first: bool = False,
-            absorbed: dict[str, tuple[str, str]] | None = None) -> Comparison:
+            absorbed: dict[str, tuple[str, str]] | None = None,
+            detections: dict[str, tuple[str, str]] | None = None) -> Comparison:
     """Compare the tensors both engines have, in ``order``; mark the first divergence.
 
     ``absorbed`` (from the passes' provenance): an ``alias`` is compared through its
     survivor, a ``folded`` name is listed in ``folded`` rather than ``missing``.
+    ``detections``: tensors compared as detections, with the (reference, candidate) layouts.
     """
     result = Comparison()
     heads = set(outputs)
@@ -134,7 +149,10 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
             result.missing.append(name)
             continue
         seen.add(name)
-        row = compare_one(name, ref[name], got[survivor], tol, name in heads)
+        if name in (detections or {}):
+            row = compare_detection_tensor(name, ref[name], got[survivor], detections[name], tol, name in heads)
+        else:
+            row = compare_one(name, ref[name], got[survivor], tol, name in heads)
         if survivor != name:
             row.note = row.note or f"as {survivor}"
         result.rows.append(row)

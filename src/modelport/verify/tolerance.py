@@ -9,3 +9,4 @@ class Tolerance:
     cosine_min: float = 0.99999
     rel_tol: float = 1e-4
     abs_tol: float = 1e-5
+    detection_atol: float = 1e-5  # detections (verify.detections): class ids exact, score and box within this

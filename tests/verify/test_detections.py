@@ -1,0 +1,97 @@
+"""verify.detections: the layouts of MXNet, ncnn and OpenCV read as the same rows, and the
+comparator's verdicts on known differences (missing, extra, moved, out of order, near ties)."""
+import numpy as np
+
+from modelport.verify.compare import compare
+from modelport.verify.detections import compare_detections, layout_of, rows
+from modelport.verify.tolerance import Tolerance
+
+# (id, score, xmin, ymin, xmax, ymax): three detections MXNet would write, sorted by score
+DETS = np.array([[1, 0.9, 0.1, 0.1, 0.4, 0.4],
+                 [0, 0.8, 0.5, 0.5, 0.9, 0.9],
+                 [1, 0.7, 0.6, 0.1, 0.9, 0.3]], np.float32)
+SUPPRESSED = np.array([-1, 0.85, 0.12, 0.1, 0.41, 0.4], np.float32)  # overlaps the first, same class once
+
+
+def mxnet_layout(dets, anchors: int = 8, suppressed=()):
+    out = np.full((1, anchors, 6), -1, np.float32)
+    body = list(dets[:1]) + list(suppressed) + list(dets[1:])
+    if body:
+        out[0, :len(body)] = body
+    return out
+
+
+def ncnn_layout(dets):
+    return np.concatenate([dets[:, :1] + 1, dets[:, 1:]], axis=1)
+
+
+def opencv_layout(dets):
+    return np.concatenate([np.zeros((len(dets), 1)), dets[:, :1] + 1, dets[:, 1:]], axis=1).reshape(1, 1, -1, 7)
+
+
+def test_every_layout_reads_as_the_same_rows():
+    ref = rows(mxnet_layout(DETS, suppressed=[SUPPRESSED]), "mxnet")[0]
+    assert np.array_equal(ref, DETS.astype(np.float64))
+    assert np.array_equal(rows(ncnn_layout(DETS), "ncnn")[0], ref)
+    assert np.array_equal(rows(opencv_layout(DETS), "opencv")[0], ref)
+    assert layout_of("ncnn", "DetectionOutput") == "ncnn" and layout_of("onnxruntime", "Where") is None
+
+
+def test_same_detections_in_other_layouts_match():
+    ref = mxnet_layout(DETS, suppressed=[SUPPRESSED])
+    noisy = DETS.copy()
+    noisy[:, 1:] += 3e-6
+    for got, layout in ((ncnn_layout(noisy), "ncnn"), (opencv_layout(noisy), "opencv"), (mxnet_layout(noisy), "mxnet")):
+        diff = compare_detections(ref, got, "mxnet", layout)
+        assert diff.ok and diff.matched == 3 and 2e-6 < diff.max_abs < 4e-6, diff.summary()
+
+
+def test_empty_results_match_and_a_lost_detection_is_missing():
+    assert compare_detections(mxnet_layout(DETS[:0]), np.zeros((0, 6)), "mxnet", "ncnn").ok
+    diff = compare_detections(mxnet_layout(DETS), ncnn_layout(DETS[:2]), "mxnet", "ncnn")
+    assert not diff.ok and [r[1] for _, r in diff.missing] == [DETS[2, 1]] and not diff.extra
+    assert "1 missing: class 1 score 0.7" in diff.summary()
+
+
+def test_extra_wrong_class_moved_and_order_are_divergences():
+    extra = np.concatenate([DETS, [[2, 0.5, 0, 0, 0.1, 0.1]]]).astype(np.float32)
+    assert [r[0] for _, r in compare_detections(mxnet_layout(DETS), ncnn_layout(extra), "mxnet", "ncnn").extra] == [2]
+    wrong = DETS.copy()
+    wrong[1, 0] = 2  # class shifted: the row is missing and another is extra
+    diff = compare_detections(mxnet_layout(DETS), ncnn_layout(wrong), "mxnet", "ncnn")
+    assert len(diff.missing) == 1 and len(diff.extra) == 1 and not diff.ok
+    moved = DETS.copy()
+    moved[2, 2:] += 0.05  # a box decoded elsewhere (a variance wrong)
+    diff = compare_detections(mxnet_layout(DETS), ncnn_layout(moved), "mxnet", "ncnn")
+    assert len(diff.moved) == 1 and not diff.missing and not diff.ok and "1 moved" in diff.summary()
+    swapped = DETS[[0, 2, 1]]
+    diff = compare_detections(mxnet_layout(DETS), ncnn_layout(swapped), "mxnet", "ncnn")
+    assert diff.misordered == 1 and not diff.ok
+
+
+def test_rows_within_tolerance_may_come_in_either_order():
+    close = DETS.copy()
+    close[1, 1] = close[2, 1] + 5e-6
+    diff = compare_detections(mxnet_layout(close), ncnn_layout(close[[0, 2, 1]]), "mxnet", "ncnn")
+    assert diff.ok and diff.misordered == 0
+
+
+def test_a_near_tie_decided_the_other_way_is_not_a_divergence():
+    """The reference kept A and suppressed B (scores within 1e-6, same class, overlapping); the
+    candidate kept B: B is a row the reference computed, so float noise decided, not a bug."""
+    a = DETS[0]
+    b = np.array([1, a[1] - 1e-6, 0.12, 0.1, 0.41, 0.4], np.float32)
+    ref = mxnet_layout(DETS, suppressed=[np.concatenate([[-1], b[1:]])])
+    got = np.stack([b, DETS[1], DETS[2]])
+    diff = compare_detections(ref, ncnn_layout(got), "mxnet", "ncnn")
+    assert diff.ok and len(diff.ties) == 1 and "near tie" in diff.summary()
+    # the same candidate row against a reference that never computed it: moved, a divergence
+    assert not compare_detections(mxnet_layout(DETS), ncnn_layout(got), "mxnet", "ncnn").ok
+
+
+def test_compare_walk_uses_the_detection_verdict():
+    ref = {"det": mxnet_layout(DETS)}
+    good = compare(ref, {"det": ncnn_layout(DETS)}, ["det"], ["det"], Tolerance(), detections={"det": ("mxnet", "ncnn")})
+    assert good.ok and good.rows[0].note.startswith("detections: 3 detections equal")
+    bad = compare(ref, {"det": ncnn_layout(DETS[:1])}, ["det"], ["det"], Tolerance(), detections={"det": ("mxnet", "ncnn")})
+    assert bad.first_divergence.name == "det" and "2 missing" in bad.first_divergence.note
