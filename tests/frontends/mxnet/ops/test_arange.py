@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from modelport.errors import ConversionError
-from oracle import roundtrip_feeds
+from oracle import roundtrip, roundtrip_feeds
 
 
 @pytest.mark.parametrize("kw", [
@@ -33,3 +33,15 @@ def test_arange_infer_range_without_stop_is_refused():
     sym = mx.sym.elemwise_add(rng, mx.sym.var("data"), name="out")
     with pytest.raises(ConversionError, match="infer_range without stop"):
         roundtrip_feeds(sym, [{"data": np.zeros((4,))}], args={}, aux={})
+
+
+LIKE_CASES = [dict(), dict(start=2, step=0.5, repeat=2, axis=1), dict(repeat=3), dict(axis=-1, start=-1.5, step=-0.25),
+              dict(axis=0, repeat=4, step=3)]
+
+
+@pytest.mark.parametrize("kw", LIKE_CASES, ids=str)
+def test_arange_like_follows_the_input_size(kw):
+    """Converted once with sizes symbolic, equal to MXNet at two input sizes (a range over a
+    feature map's size, as GluonCV's YOLOv3 builds its grid)."""
+    sym = mx.sym.contrib.arange_like(mx.sym.var("data"), name="r", **kw)
+    roundtrip(sym, {"data": (1, 3, 5, 7)}, run_shapes=[{"data": (1, 3, 5, 7)}, {"data": (2, 3, 9, 6)}])
