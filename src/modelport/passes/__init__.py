@@ -32,6 +32,9 @@ Target lowerings (run by the profiles that need them, not exported here):
 - ``lower_multibox_detection.LowerMultiBoxDetectionPass`` (onnx target): SSD's
   modelport:MultiBoxDetection as ONNX ops (decode, TopK, NonMaxSuppression, padding),
   MXNet's output row for row.
+- ``lower_box_nms.LowerBoxNMSPass`` (onnx target): GluonCV's modelport:BoxNMS
+  (_contrib_box_nms) as ONNX ops (TopK, NonMaxSuppression per class, padding), MXNet's
+  output (and record) row for row.
 - ``nnie_shift_nudge.NnieShiftNudgePass``: a scalar Add/Sub the Caffe writer would write as
   a Power shift of exactly 1.0 gets shift 1.0001 (PITFALLS 19), recorded.
 

@@ -89,10 +89,11 @@ def _gather_rows(e: _Emit, rows: ir.Value, order: ir.Value) -> ir.Value:
 
 
 def greedy_keep(e: _Emit, boxes: ir.Value, classes: ir.Value | None, active: ir.Value,
-                num_classes: int, iou_threshold: float) -> ir.Value:
+                num_classes: int, iou_threshold: float, inclusive: bool = True) -> ir.Value:
     """(N, A) bool: which of ``boxes`` (N, A, 4, already in visiting order) greedy NMS keeps
     among the ``active`` ones, suppressing at IoU >= ``iou_threshold`` within a class
-    (``classes`` (N, A) int64 in [0, num_classes)) or across classes (``classes`` None)."""
+    (``classes`` (N, A) int64 in [0, num_classes)) or across classes (``classes`` None);
+    at IoU > ``iou_threshold`` (ONNX's own rule) when not ``inclusive``."""
     count = e("Shape", [boxes], {"start": 1, "end": 2})
     pos = e("Range", [e.const(I64(0), I64), e("Squeeze", [count, e.ints([0])]), e.const(I64(1), I64)])
     rank = e("Sub", [e("Cast", [count], {"to": ir.DataType.FLOAT}), e("Cast", [pos], {"to": ir.DataType.FLOAT})])
@@ -104,7 +105,7 @@ def greedy_keep(e: _Emit, boxes: ir.Value, classes: ir.Value | None, active: ir.
         ids = e.const(np.arange(num_classes, dtype=I64).reshape(1, -1, 1), I64)
         mine = e("Equal", [e("Unsqueeze", [classes, e.ints([1])]), ids])                   # (N, C, A)
         scores = e("Where", [mine, e("Unsqueeze", [score, e.ints([1])]), zero])
-    below = np.nextafter(F32(iou_threshold), F32(0))
+    below = np.nextafter(F32(iou_threshold), F32(0)) if inclusive else F32(iou_threshold)
     picked = e("NonMaxSuppression", [boxes, scores, e.const(I64(2**31 - 1), I64), e.const(below), zero])
     where = e("Gather", [picked, e.ints([0, 2])], {"axis": 1})                            # (M, 2): image, row
     ones = e("Expand", [e.const(np.ones(1, bool), bool), e("Shape", [picked], {"start": 0, "end": 1})])

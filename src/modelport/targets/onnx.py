@@ -26,12 +26,13 @@ def passes(options: Options) -> list:
     from modelport.passes.fold_batchnorm import FoldBatchNormPass
     from modelport.passes.fold_constants import FoldConstantsPass
     from modelport.passes.fold_scale_shift import FoldScaleShiftPass
+    from modelport.passes.lower_box_nms import LowerBoxNMSPass
     from modelport.passes.lower_multibox_detection import LowerMultiBoxDetectionPass
     from modelport.passes.merge_duplicates import MergeDuplicatesPass
     from modelport.passes.remove_dead import RemoveDeadPass
 
     folding = [FoldBatchNormPass(), FoldScaleShiftPass()] if options.optimize else []
-    return [LowerMultiBoxDetectionPass(), EliminateIdentityPass(), FoldConstantsPass(), MergeDuplicatesPass(), *folding, RemoveDeadPass()]
+    return [LowerMultiBoxDetectionPass(), LowerBoxNMSPass(), EliminateIdentityPass(), FoldConstantsPass(), MergeDuplicatesPass(), *folding, RemoveDeadPass()]
 
 
 def check(model) -> list[str]:
