@@ -8,7 +8,8 @@ Pass order, and why it holds:
    (floor/ceil sizes, Reshape dims, Slice bounds) needs static shapes, and an ONNX source
    with free sizes fixed by ``--input`` carries none for its intermediate values;
 1. eliminate identities, then 2. fold constants (as for the onnx target: the survivor
-   keeps the source engine's name; shape arithmetic becomes constants);
+   keeps the source engine's name; shape arithmetic becomes constants), without the
+   folder's default size limit (``FOLD_LIMIT``: SSD's priors must become one constant);
 3. Gemm/MatMul -> InnerProduct form (``gemm_to_innerproduct``): a MatMul becomes a Gemm,
    so the next step can fold a following bias Add into it;
 4. fold BatchNormalization, then per-channel Mul/Add, into the producing Conv/Gemm
@@ -24,13 +25,20 @@ Pass order, and why it holds:
 Options (``convert(..., extra={...})``): ``depthwise`` (write group == channels
 convolutions as ``DepthwiseConv``; OpenCV cannot load that type, NNIE wants it);
 ``relu6`` (write ``Clip(0, 6)`` as one ``ReLU6`` layer, which OpenCV and some Caffe forks
-have but classic Caffe and NNIE lack; by default it is lowered to ReLU/Power).
+have but classic Caffe and NNIE lack; by default it is lowered to ReLU/Power); ``exact``
+(refuse what the net can only approximate, e.g. SSD's MultiBoxDetection with
+``force_suppress`` over several classes, instead of warning with a ``ConversionWarning``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from modelport.targets import Options, target
+
+# Elements a folded constant may have, in and out (onnxscript's defaults stop at 8192 in):
+# a Caffe layer reads no constant operand, so whatever is constant at the given input sizes
+# must fold, e.g. SSD's priors (4 floats an anchor, tens of thousands of anchors).
+FOLD_LIMIT = 1 << 24
 
 
 def passes(options: Options) -> list:
@@ -47,7 +55,8 @@ def passes(options: Options) -> list:
     from onnx_ir.passes.common import ShapeInferencePass
 
     folding = [FoldBatchNormPass(), FoldScaleShiftPass()] if options.optimize else []
-    return [ShapeInferencePass(strict_mode=False), EliminateIdentityPass(), FoldConstantsPass(), GemmToInnerProductPass(),
+    folder = FoldConstantsPass(input_size_limit=FOLD_LIMIT, output_size_limit=FOLD_LIMIT)
+    return [ShapeInferencePass(strict_mode=False), EliminateIdentityPass(), folder, GemmToInnerProductPass(),
             *folding, LowerHardActivationsPass(), LowerClipPass(keep_relu6=bool(options.extra.get("relu6"))), CaffeFloorPoolingPass(), RemoveDeadPass()]
 
 

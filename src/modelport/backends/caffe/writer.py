@@ -14,6 +14,14 @@ written as a ``# modelport.absorbed: {...}`` comment line at the top of the prot
 the graph outputs as ``# modelport.outputs: [...]``: Caffe's text parser ignores them,
 modelport's runner reads them.
 
+A graph output that is a constant (SSD's priors, folded at static shapes) is written as a
+``Const`` layer holding it as its blob (OpenCV's layer: a layer with blobs and no bottoms;
+classic Caffe has no such type), named after the output.
+
+What the net can only approximate (an emitter's ``net.inexact(node, attribute, what)``) is
+refused with the other problems when the ``exact`` option is set, and otherwise warned
+(``ConversionWarning``) once per node and attribute when the files are written.
+
 Blobs are written packed: ``BlobProto.data`` (field 5) as one length-delimited run of
 little-endian float32, parsed into the message in C (``MergeFromString``), so a large
 weight never goes through a Python list.
@@ -28,7 +36,7 @@ import onnx_ir as ir
 
 from modelport.ir.constants import const_array
 from modelport.backends.caffe import caffe_pb2 as pb
-from modelport.backends.caffe.ops import FUSIONS, Unsupported, load_all
+from modelport.backends.caffe.ops import FUSIONS, Unsupported, key, load_all
 
 ABSORBED_KEY = "modelport.absorbed"
 OUTPUTS_KEY = "modelport.outputs"
@@ -55,6 +63,7 @@ class CaffeNet:
         self.proto = pb.NetParameter(name=model.graph.name or "modelport")
         self.problems: list[tuple[str, str, str]] = []  # (op, reason, node name)
         self.absorbed: dict[str, list[str]] = {}  # tensors fusions absorbed: {name: [survivor, "folded"]}
+        self.inexact: list[tuple[str, str, str, str]] = []  # (op, node name, attribute, what differs)
 
     # -- reading the graph --------------------------------------------------------
     const = staticmethod(const_array)
@@ -89,6 +98,19 @@ class CaffeNet:
         layer.bottom.extend(b if isinstance(b, str) else b.name for b in bottoms)
         layer.top.extend(tops)
         return layer
+
+    def const_layer(self, name: str, array) -> pb.LayerParameter:
+        """A ``Const`` layer (OpenCV's: no bottoms, its one blob is its top) named ``name``."""
+        layer = self.layer("Const", [], name)
+        self.blob(layer, np.asarray(array, np.float32))
+        return layer
+
+    def approximate(self, node: ir.Node, attribute: str, what: str) -> None:
+        """Record that ``node``'s ``attribute`` is written inexactly (``what`` differs): a
+        ConversionWarning at write time, or a refusal under the ``exact`` option."""
+        entry = (node.op_type, node.outputs[0].name if node.outputs else node.name, attribute, what)
+        if entry not in self.inexact:
+            self.inexact.append(entry)
 
     def blob(self, layer: pb.LayerParameter, array) -> None:
         """Append a float32 blob (its shape always, its data when writing weights)."""
@@ -129,7 +151,7 @@ def build(model: ir.Model, weights: bool = True, options: dict | None = None) ->
             survivor = absorbed_by[node].outputs[0].name
             net.absorbed.update({v.name: [survivor, "folded"] for v in node.outputs if v.name})
             continue
-        fn = fused.get(node) or (emitters.get(node.op_type) if node.domain in ("", "ai.onnx") else None)
+        fn = fused.get(node) or emitters.get(key(node.op_type, node.domain))
         name = node.name or (node.outputs[0].name if node.outputs else "?")
         if fn is None:
             net.problems.append((node.op_type, "no Caffe layer for this operator", name))
@@ -139,8 +161,14 @@ def build(model: ir.Model, weights: bool = True, options: dict | None = None) ->
         except Unsupported as exc:
             net.problems.append((node.op_type, str(exc), name))
     for value in graph.outputs:
-        if value.producer() is None:
-            net.problems.append(("output", "a graph output that no layer computes (an input or a constant)", value.name))
+        constant = net.const(value) if value.producer() is None and not value.is_graph_input() else None
+        if constant is not None:
+            net.const_layer(value.name, constant)
+        elif value.producer() is None:
+            net.problems.append(("output", "a graph output that no layer computes (an input)", value.name))
+    if net.options.get("exact"):
+        net.problems.extend((op, f"{attribute}: {what} (refused under the exact option)", name)
+                            for op, name, attribute, what in net.inexact)
     return net
 
 
@@ -178,6 +206,7 @@ def write_caffe(model: ir.Model, prototxt: Path, caffemodel: Path, options: dict
     if net.problems:
         raise ConversionError([f"{op} '{name}': {reason}" for op, reason, name in net.problems],
                               header="the Caffe writer cannot take")
+    _warn_inexact(net)
     if finish is not None:
         finish(net.proto)
     record = {k: list(v) for k, v in absorbed(model.metadata_props).items()}
@@ -190,6 +219,16 @@ def write_caffe(model: ir.Model, prototxt: Path, caffemodel: Path, options: dict
         layer.ClearField("interp_param")
     Path(caffemodel).write_bytes(net.proto.SerializeToString())
     return net
+
+
+def _warn_inexact(net: CaffeNet) -> None:
+    import warnings
+
+    from modelport.errors import ConversionWarning
+
+    for op, name, attribute, what in net.inexact:
+        warnings.warn(f"{op} '{name}': {attribute}: {what} (convert with --exact to refuse instead)",
+                      ConversionWarning, stacklevel=3)
 
 
 def read_absorbed(prototxt: Path) -> dict[str, tuple[str, str]]:

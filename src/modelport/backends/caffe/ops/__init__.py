@@ -4,7 +4,9 @@ An emitter adds the node's layers to ``net`` (a ``writer.CaffeNet``): every laye
 name is its (first) top's name, and a node's output keeps its ONNX value name as the
 top, so verify can match tensors across engines. A node the target cannot take raises
 ``Unsupported(reason)``; the writer collects every such reason before anything is
-written. One module per op family; list a new module in ``MODULES``. A subgraph that one
+written. One module per op family; list a new module in ``MODULES``. An op of a private
+domain registers as ``@emitter("Op", domain="modelport")`` (key ``"modelport:Op"``, see
+``key``). A subgraph that one
 Caffe layer computes (L2 normalization -> Normalize) registers a ``@fusion`` matcher.
 """
 from __future__ import annotations
@@ -13,17 +15,22 @@ import importlib
 
 EMITTERS: dict = {}
 FUSIONS: list = []  # fn(net, node) -> (nodes it absorbs, emit(net, node)) | None
-MODULES = ("activation", "conv", "dense", "elementwise", "norm", "pool", "resize", "shape", "softmax")
+MODULES = ("activation", "conv", "dense", "detection", "elementwise", "norm", "pool", "resize", "shape", "softmax")
 
 
 class Unsupported(Exception):
     """This node (or this attribute of it) has no exact Caffe form."""
 
 
-def emitter(*op_types: str):
+def key(op_type: str, domain: str = "") -> str:
+    """The registry key of an op: its type in the default ONNX domain, ``domain:type`` otherwise."""
+    return op_type if domain in ("", "ai.onnx") else f"{domain}:{op_type}"
+
+
+def emitter(*op_types: str, domain: str = ""):
     def register(fn):
         for op_type in op_types:
-            EMITTERS[op_type] = fn
+            EMITTERS[key(op_type, domain)] = fn
         return fn
     return register
 
