@@ -6,6 +6,9 @@ Pass order, and why it holds:
    survives, as the source engine reports it;
 2. fold constants at the given (static) input shapes: shape-only subgraphs become
    constants, so Reshape targets are plain dims and the later passes see constant operands;
+   nodes reading constants of up to ``FOLD_LIMIT`` elements fold (onnxscript's default is
+   8192), so that SSD's priors (MultiBoxPrior -> Flatten -> Concat -> Reshape, 16K to 100K
+   values) become the one constant ncnn's DetectionOutput takes;
    then ONNX shape inference (onnx_ir's ShapeInferencePass, non-strict) gives every tensor
    its static shape, which the ncnn layout needs (a frontend may leave some unset); with
    shapes known, identities run again (reshapes to the shape a tensor already has) and
@@ -25,6 +28,11 @@ With ``optimize=False`` only 1, 2 and 5 run.
 
 Options (``Options.extra``): ``fp16`` (bool, default False) stores Convolution/
 Deconvolution/InnerProduct weights as float16 (tag 0x01306B47); never by default.
+``exact`` (bool, default False; the CLI's --exact): refuse the nodes ncnn can only
+approximate (SSD's MultiBoxDetection with a global nms_topk or force_suppress over several
+classes, or an nms_threshold outside (0, 1]) instead of writing them with a
+``ConversionWarning``. ``check(model)`` has no options, so these refusals come from the
+writer, still listed together with every other problem before anything is written.
 
 Besides ``<stem>.param`` and ``<stem>.bin`` the target writes ``<stem>.modelport.json``:
 the graph outputs and the names the passes absorbed, which verify reads (ncnn's files
@@ -36,6 +44,8 @@ import json
 from pathlib import Path
 
 from modelport.targets import Options, target
+
+FOLD_LIMIT = 1 << 18  # elements a folded node may read (its output's limit stays onnxscript's 512 * 512)
 
 
 def passes(options: Options) -> list:
@@ -52,7 +62,8 @@ def passes(options: Options) -> list:
 
     folding = [FoldBatchNormPass(), MatchActivationsPass(), FoldScaleShiftPass(),
                FuseActivationPass()] if options.optimize else []
-    return [EliminateIdentityPass(), FoldConstantsPass(), ShapeInferencePass(strict_mode=False),
+    return [EliminateIdentityPass(), FoldConstantsPass(input_size_limit=FOLD_LIMIT),
+            ShapeInferencePass(strict_mode=False),
             EliminateIdentityPass(), MergeDuplicatesPass(), MergeSlicesPass(), *folding, RemoveDeadPass()]
 
 
@@ -80,7 +91,8 @@ def write(model, folder: Path, stem: str, options: Options) -> list[str]:
         from modelport.errors import ModelportError
         raise ModelportError(f"ncnn target: unknown option(s) {', '.join(sorted(unknown))} (known: fp16, exact)")
     param, weights = folder / f"{stem}.param", folder / f"{stem}.bin"
-    write_ncnn(model, param, weights, fp16=bool(options.extra.get("fp16", False)))
+    write_ncnn(model, param, weights, fp16=bool(options.extra.get("fp16", False)),
+               exact=bool(options.extra.get("exact", False)))
     meta = {"outputs": [v.name for v in model.graph.outputs],
             "inputs": {v.name: [int(d) for d in v.shape] for v in model.graph.inputs},
             "absorbed": {k: list(v) for k, v in absorbed(model.metadata_props).items()}}

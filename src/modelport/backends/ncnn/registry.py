@@ -65,8 +65,10 @@ class Layer:
 class EmitContext:
     """What an emitter sees: static shapes without the batch axis, constants, and the layer list."""
 
-    def __init__(self, model: ir.Model):
+    def __init__(self, model: ir.Model, exact: bool = False):
         self.model = model
+        self.exact = exact  # the target's ``exact`` option: refuse what ncnn can only approximate
+        self.warnings: list[str] = []  # what ncnn only approximates (warned when written)
         self.layers: list[Layer] = []
         self.memory: set[str] = set()  # constants already emitted as MemoryData
         self.aliases: dict[str, str] = {}  # tensor -> the blob that holds it (a layer that would change nothing)
@@ -76,6 +78,13 @@ class EmitContext:
     # ---- refusals -----------------------------------------------------------------
     def refuse(self, reason: str):
         raise Refused(reason)
+
+    def inexact(self, messages: list[str]):
+        """What the node's ncnn layers only approximate (each message names the node, the attribute
+        and what differs): warned when written (``ConversionWarning``), refused with ``exact``."""
+        if self.exact:
+            self.refuse("not exact in ncnn (refused under the exact option): " + "; ".join(messages))
+        self.warnings.extend(messages)
 
     # ---- values -------------------------------------------------------------------
     @staticmethod

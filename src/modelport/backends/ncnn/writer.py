@@ -35,9 +35,10 @@ MAGIC = 7767517
 FP16_TAG = 0x01306B47
 
 
-def plan(model: ir.Model) -> tuple[list[Layer], list[str]]:
-    """The ncnn layers for ``model`` and every problem (node name and reason), all at once."""
-    ctx = EmitContext(model)
+def plan(model: ir.Model, exact: bool = False, warned: list[str] | None = None) -> tuple[list[Layer], list[str]]:
+    """The ncnn layers for ``model`` and every problem (node name and reason), all at once. What
+    ncnn only approximates is refused with ``exact``, else its messages go to ``warned``."""
+    ctx = EmitContext(model, exact)
     graph = model.graph
     problems: dict[str, list[str]] = {}
     for value in graph.inputs:
@@ -62,15 +63,22 @@ def plan(model: ir.Model) -> tuple[list[Layer], list[str]]:
             problems.setdefault(f"{node.op_type} (no ncnn layer for this op)", []).append(label)
             continue
         ctx.node = node
-        mark = len(ctx.layers)
+        mark, warned_mark = len(ctx.layers), len(ctx.warnings)
         try:
             emitter(ctx, node)
         except Refused as exc:
             del ctx.layers[mark:]
+            del ctx.warnings[warned_mark:]
             problems.setdefault(f"{node.op_type}: {exc}", []).append(label)
     for value in graph.outputs:
-        if value.is_graph_input() or ctx.const(value) is not None:
-            problems.setdefault("output is an input or a constant (ncnn computes no blob for it)", []).append(value.name)
+        if value.is_graph_input():
+            problems.setdefault("output is an input (ncnn computes no blob for it)", []).append(value.name)
+        elif ctx.const(value) is not None:  # folded at static sizes (SSD's anchors): a MemoryData blob
+            try:
+                ctx.dims(value)
+                ctx.blob(value)
+            except Refused as exc:
+                problems.setdefault(f"constant output: {exc}", []).append(value.name)
     for layer in ctx.layers:
         for name in layer.inputs + layer.outputs:
             if not name or any(c.isspace() for c in name) or len(name) > 255:
@@ -78,6 +86,8 @@ def plan(model: ir.Model) -> tuple[list[Layer], list[str]]:
                                     "cannot hold it)", []).append(repr(name))
     listed = [f"{reason}: {len(names)} node(s): {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
               for reason, names in problems.items()]
+    if warned is not None:
+        warned.extend(ctx.warnings)
     return _with_splits(ctx.layers), listed
 
 
@@ -148,13 +158,18 @@ def write_bin(layers: list[Layer], path: Path, fp16: bool = False) -> None:
                 release_all()  # pages of the weights file this weight (or a folded one) read
 
 
-def write_ncnn(model: ir.Model, param: Path, bin_: Path, fp16: bool = False) -> list[Layer]:
-    from modelport.errors import UnsupportedOpsError
+def write_ncnn(model: ir.Model, param: Path, bin_: Path, fp16: bool = False, exact: bool = False) -> list[Layer]:
+    import warnings
 
-    layers, problems = plan(model)
+    from modelport.errors import ConversionWarning, UnsupportedOpsError
+
+    warned: list[str] = []
+    layers, problems = plan(model, exact, warned)
     if problems:
         raise UnsupportedOpsError("the ncnn target cannot take these nodes, nothing was written:\n"
                                   + "\n".join(f"  - {p}" for p in problems))
+    for message in warned:
+        warnings.warn(message, ConversionWarning, stacklevel=2)
     Path(param).write_text(param_text(layers))
     write_bin(layers, Path(bin_), fp16)
     return layers
