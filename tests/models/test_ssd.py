@@ -76,3 +76,19 @@ def test_priors_follow_the_input_size(tmp_path):
     ref = run_mxnet(sym, args, aux, {"data": image})[3]
     got = run_onnx(onnx.load(str(onnx_file)), {"data": image})[3]
     assert ref.shape == got.shape == (1, (48 * 40 + 24 * 20) * 4, 4) and np.abs(ref - got).max() <= 1e-6
+
+
+@pytest.mark.parametrize("target", ["ncnn", "caffe"])
+@pytest.mark.parametrize("attrs", [{}, dict(clip=False, variances=(0.2, 0.15, 0.3, 0.1), threshold=0.3)], ids=str)
+def test_ssd_verifies_in_ncnn_and_opencv_at_two_sizes(tmp_path, target, attrs):
+    """The static targets convert once per size; `verify` reads ncnn's (K, 6) and OpenCV's
+    (1, 1, K, 7) detection rows and matches them to MXNet's."""
+    symbol, params = save_ssd(tmp_path, **attrs)
+    for shape in SIZES:
+        result = modelport.convert(symbol, params, to=target, output_dir=tmp_path / f"{target}{shape['data'][2]}",
+                                   inputs=shape)
+        assert result.warnings == []
+        run = modelport.verify(symbol, result.files[0], params, shapes=[shape]).runs[0]
+        assert run.comparison is not None and run.comparison.first_divergence is None, run.comparison.first_divergence
+        (det,) = [r for r in run.comparison.outputs if r.name == "detection"]
+        assert " equal " in det.note and int(det.note.split()[1]) >= 100 and "missing" not in det.note

@@ -146,6 +146,7 @@ class NcnnRunner:
         names = (self.head_names() if outputs == "heads" else self._order if outputs == "all"
                  else [n for n in self._order if n in set(outputs)])
         ex = self.net.create_extractor()
+        ex.set_light_mode(False)  # light mode frees a blob once its reader ran: extracting it later fails (-100)
         keep = []
         for name, array in feeds.items():
             array = np.asarray(array, dtype=np.float32)
