@@ -65,11 +65,12 @@ PRIORS = [dict(sizes=(0.1, 0.141), ratios=(1, 2, 0.5)),                       # 
           dict(sizes=(0.2, 0.272, 0.37), ratios=(1, 2), steps=(0.06, 0.07), offsets=(0.4, 0.6))]  # 4 too
 
 
-def ssd_symbol(prior_clip: bool = False, **detection):
+def ssd_symbol(prior_clip: bool = False, priors: list | None = None, **detection):
     """Two feature maps (stride 2 and 4), L2Normalization with a learned per-channel scale on the
     first, loc/cls heads as transpose + Flatten + Concat, priors Flatten + Concat + Reshape(0, -1, 4),
     cls Reshape(0, -1, C) + transpose + SoftmaxActivation(mode=channel), MultiBoxDetection; the
-    detection node is named ``detection``. Outputs: detection, then cls_prob, loc_preds, anchors."""
+    detection node is named ``detection``. Outputs: detection, then cls_prob, loc_preds, anchors.
+    ``priors`` replaces PRIORS (one MultiBoxPrior attribute dict per feature map)."""
     import mxnet as mx
 
     sym = mx.sym
@@ -82,7 +83,7 @@ def ssd_symbol(prior_clip: bool = False, **detection):
     feat2 = sym.Activation(sym.Convolution(x, num_filter=16, kernel=(3, 3), stride=(2, 2), pad=(1, 1),
                                            name="conv2"), "relu", name="relu2")
     locs, clss, anchors = [], [], []
-    for k, (feat, prior) in enumerate(zip((feat1, feat2), PRIORS)):
+    for k, (feat, prior) in enumerate(zip((feat1, feat2), priors or PRIORS)):
         count = len(prior["sizes"]) + len(prior["ratios"]) - 1
         loc = sym.Convolution(feat, num_filter=count * 4, kernel=(3, 3), pad=(1, 1), name=f"loc{k}")
         cls = sym.Convolution(feat, num_filter=count * (NUM_CLASSES + 1), kernel=(3, 3), pad=(1, 1), name=f"cls{k}")
@@ -109,7 +110,7 @@ def ssd_params(sym, shape=(1, 3, 64, 64), seed: int = 0):
 
     args, aux = random_params(sym, {"data": shape}, seed)
     args["conv1_scale"] = mx.nd.full((1, 8, 1, 1), 20.0)
-    heads = [f"{kind}{k}" for kind in ("cls", "loc") for k in range(len(PRIORS))]
+    heads = [f"{kind}{k}" for kind in ("cls", "loc") for k in range(2)]
     internals = sym.get_internals()
     image = np.random.default_rng(seed + 100).uniform(-1, 1, shape).astype(np.float32)
     outputs = run_mxnet(mx.sym.Group([internals[f"{h}_output"] for h in heads]), args, aux, {"data": image})

@@ -41,7 +41,18 @@ def _detections(proto_path, sym, args, aux, image):
     return ref, got
 
 
-PRIOR_CHANGES = [dict(prior_clip=True)]
+def _priors(k: int, **change) -> list:
+    """PRIORS with feature map k's MultiBoxPrior attributes changed."""
+    from ssd_support import PRIORS
+
+    out = [dict(p) for p in PRIORS]
+    out[k].update(change)
+    return out
+
+
+PRIOR_CHANGES = [dict(prior_clip=True), dict(priors=_priors(0, sizes=(0.15, 0.2))),
+                 dict(priors=_priors(0, ratios=(1, 3, 1 / 3))), dict(priors=_priors(1, steps=(0.05, 0.08))),
+                 dict(priors=_priors(1, offsets=(0.5, 0.5))), dict(priors=_priors(0, steps=(0.03, 0.04)))]
 
 
 @pytest.mark.parametrize("change", [a for a in ATTRIBUTE_CASES if a and "background_id" not in a] + PRIOR_CHANGES,

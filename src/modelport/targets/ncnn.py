@@ -6,9 +6,10 @@ Pass order, and why it holds:
    survives, as the source engine reports it;
 2. fold constants at the given (static) input shapes: shape-only subgraphs become
    constants, so Reshape targets are plain dims and the later passes see constant operands;
-   nodes reading constants of up to ``FOLD_LIMIT`` elements fold (onnxscript's default is
-   8192), so that SSD's priors (MultiBoxPrior -> Flatten -> Concat -> Reshape, 16K to 100K
-   values) become the one constant ncnn's DetectionOutput takes;
+   nodes reading and writing constants of up to ``FOLD_LIMIT`` elements fold (onnxscript's
+   defaults are 8192 and 512 * 512), so that SSD's priors (MultiBoxPrior -> Flatten ->
+   Concat -> Reshape, 16K to several 100K values) become the one constant ncnn's
+   DetectionOutput takes, whatever the input size;
    then ONNX shape inference (onnx_ir's ShapeInferencePass, non-strict) gives every tensor
    its static shape, which the ncnn layout needs (a frontend may leave some unset); with
    shapes known, identities run again (reshapes to the shape a tensor already has) and
@@ -45,7 +46,7 @@ from pathlib import Path
 
 from modelport.targets import Options, target
 
-FOLD_LIMIT = 1 << 18  # elements a folded node may read (its output's limit stays onnxscript's 512 * 512)
+FOLD_LIMIT = 1 << 24  # elements a folded node may read and write (as the caffe target)
 
 
 def passes(options: Options) -> list:
@@ -62,7 +63,7 @@ def passes(options: Options) -> list:
 
     folding = [FoldBatchNormPass(), MatchActivationsPass(), FoldScaleShiftPass(),
                FuseActivationPass()] if options.optimize else []
-    return [EliminateIdentityPass(), FoldConstantsPass(input_size_limit=FOLD_LIMIT),
+    return [EliminateIdentityPass(), FoldConstantsPass(input_size_limit=FOLD_LIMIT, output_size_limit=FOLD_LIMIT),
             ShapeInferencePass(strict_mode=False),
             EliminateIdentityPass(), MergeDuplicatesPass(), MergeSlicesPass(), *folding, RemoveDeadPass()]
 
