@@ -34,6 +34,17 @@ def inputs(rng, batch: int = 1, classes: int = 4, anchors: int = 40, ties: bool 
     return cls, loc, anchor
 
 
+def random_case(rng, ties: bool = False):
+    """Random inputs of random sizes (1-2 images, 1-4 classes, 1-49 anchors) and random attributes,
+    including nms_threshold outside (0, 1] and thresholds at or below 0."""
+    data = inputs(rng, int(rng.integers(1, 3)), int(rng.integers(1, 5)), int(rng.integers(1, 50)), ties)
+    attrs = dict(clip=bool(rng.integers(2)), threshold=float(rng.choice([0.01, 0.3, 0.0, -2.0])),
+                 nms_threshold=float(rng.choice([0.5, 0.3, 0.0, 1.0, 1.5, 0.05])),
+                 force_suppress=bool(rng.integers(2)), nms_topk=int(rng.choice([-1, 3, 10, 1000])),
+                 variances=tuple(float(v) for v in rng.uniform(0.05, 0.5, 4).round(2)))
+    return data, attrs
+
+
 def symbol(**attrs):
     import mxnet as mx
 

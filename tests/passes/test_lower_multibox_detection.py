@@ -8,7 +8,7 @@ import pytest
 
 from modelport.passes.lower_multibox_detection import LowerMultiBoxDetectionPass
 from oracle import convert_symbol, run_onnx
-from ssd_support import ATTRIBUTE_CASES, assert_same_rows, inputs, mxnet_detection, symbol
+from ssd_support import ATTRIBUTE_CASES, assert_same_rows, inputs, mxnet_detection, random_case, symbol
 
 # ORT's Exp and MXNet's expf may differ by an ulp; the rows are otherwise the same arithmetic
 ATOL = 1e-6
@@ -53,11 +53,7 @@ def test_lowered_equals_mxnet(attrs, dynamic):
 def test_lowered_random_attributes():
     rng = np.random.default_rng(5)
     for trial in range(40):
-        data = inputs(rng, int(rng.integers(1, 3)), int(rng.integers(1, 5)), int(rng.integers(1, 50)), trial % 3 == 0)
-        attrs = dict(clip=bool(rng.integers(2)), threshold=float(rng.choice([0.01, 0.3, 0.0, -2.0])),
-                     nms_threshold=float(rng.choice([0.5, 0.3, 0.0, 1.0, 1.5, 0.05])),
-                     force_suppress=bool(rng.integers(2)), nms_topk=int(rng.choice([-1, 3, 10, 1000])),
-                     variances=tuple(float(v) for v in rng.uniform(0.05, 0.5, 4).round(2)))
+        data, attrs = random_case(rng, ties=trial % 3 == 0)
         proto = lowered(attrs, shapes_of(data), bool(trial % 2))
         assert_same_rows(mxnet_detection(*data, **attrs), run(proto, data), ATOL, f"{trial} {attrs}")
 

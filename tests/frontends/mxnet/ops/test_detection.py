@@ -5,7 +5,7 @@ import pytest
 
 from modelport.frontends.mxnet.ops.detection import reference
 from oracle import convert_symbol
-from ssd_support import ATTRIBUTE_CASES, assert_same_rows, inputs, mxnet_detection, symbol
+from ssd_support import ATTRIBUTE_CASES, assert_same_rows, inputs, mxnet_detection, random_case, symbol
 
 # MXNet's ox = px * vx * aw + ax is now and then one float32 ulp from numpy's (contraction):
 ULP_BOXES = 1e-7
@@ -23,11 +23,7 @@ def test_reference_equals_mxnet(attrs, ties):
 def test_reference_random_attributes():
     rng = np.random.default_rng(3)
     for trial in range(60):
-        data = inputs(rng, int(rng.integers(1, 3)), int(rng.integers(1, 5)), int(rng.integers(1, 50)), trial % 3 == 0)
-        attrs = dict(clip=bool(rng.integers(2)), threshold=float(rng.choice([0.01, 0.3, 0.0, -2.0])),
-                     nms_threshold=float(rng.choice([0.5, 0.3, 0.0, 1.0, 1.5, 0.05])),
-                     force_suppress=bool(rng.integers(2)), nms_topk=int(rng.choice([-1, 3, 10, 1000])),
-                     variances=tuple(float(v) for v in rng.uniform(0.05, 0.5, 4).round(2)))
+        data, attrs = random_case(rng, ties=trial % 3 == 0)
         assert_same_rows(mxnet_detection(*data, **attrs), reference(*data, **attrs), ULP_BOXES, f"{trial} {attrs}")
 
 
