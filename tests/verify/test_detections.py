@@ -95,3 +95,59 @@ def test_compare_walk_uses_the_detection_verdict():
     assert good.ok and good.rows[0].note.startswith("detections: 3 detections equal")
     bad = compare(ref, {"det": ncnn_layout(DETS[:1])}, ["det"], ["det"], Tolerance(), detections={"det": ("mxnet", "ncnn")})
     assert bad.first_divergence.name == "det" and "2 missing" in bad.first_divergence.note
+
+
+def test_boxes_in_pixels_get_a_proportional_allowance():
+    """GluonCV's boxes are in pixels: 1e-4 of the largest coordinate, as for any other tensor."""
+    pixels = DETS.copy()
+    pixels[:, 2:] *= 300
+    noisy = pixels.copy()
+    noisy[:, 2:] += 0.01  # 3e-5 of 300
+    assert not compare_detections(mxnet_layout(pixels), mxnet_layout(noisy), "mxnet", "mxnet").ok
+    assert compare_detections(mxnet_layout(pixels), mxnet_layout(noisy), "mxnet", "mxnet", rel=1e-4).ok
+    noisy[0, 2] += 0.5  # a box 0.5 px off is still a difference
+    assert not compare_detections(mxnet_layout(pixels), mxnet_layout(noisy), "mxnet", "mxnet", rel=1e-4).ok
+
+
+def test_tensors_computed_from_detections_may_hold_the_rows_in_another_order():
+    """GluonCV slices its box_nms rows into ids, scores and boxes: two near-tied rows ranked the
+    other way swap whole rows of each slice; the same rows in another order match, other values not."""
+    from modelport.verify.detections import same_rows
+
+    ids = DETS[None, :, :1]
+    boxes = DETS[None, :, 2:]
+    swapped = boxes[:, [0, 2, 1]]
+    assert same_rows(boxes, swapped, 1e-6) and not same_rows(boxes, swapped + 0.01, 1e-6)
+    ref = {"det": mxnet_layout(DETS), "ids": ids, "boxes": boxes}
+    got = {"det": mxnet_layout(DETS), "ids": ids[:, [0, 2, 1]], "boxes": swapped}
+    order = ["det", "ids", "boxes"]
+    plain = compare(ref, got, order, ["ids", "boxes"], Tolerance(), detections={"det": ("mxnet", "mxnet")})
+    assert plain.first_divergence.name == "ids"
+    followers = {"ids": "det", "boxes": "det"}
+    result = compare(ref, got, order, ["ids", "boxes"], Tolerance(), detections={"det": ("mxnet", "mxnet")},
+                     row_followers=followers)
+    assert result.ok and "another order" in result.rows[2].note
+    got["boxes"] = swapped + 0.01
+    assert compare(ref, got, order, ["ids", "boxes"], Tolerance(), detections={"det": ("mxnet", "mxnet")},
+                   row_followers=followers).first_divergence.name == "boxes"
+
+
+def test_verify_follows_the_graph_from_box_nms_to_its_slices(tmp_path):
+    """The MXNet runner's edges: everything computed from a box_nms output follows its rows."""
+    import mxnet as mx
+
+    from modelport.runtimes.mxnet_runner import MXNetRunner
+    from modelport.verify.api import _detection_layouts, _row_followers
+
+    nms = mx.sym.contrib.box_nms(mx.sym.var("data"), name="nms", id_index=0, score_index=1, coord_start=2)
+    top = mx.sym.slice_axis(nms, axis=1, begin=0, end=4, name="top")
+    sym = mx.sym.Group([mx.sym.slice_axis(top, axis=2, begin=0, end=1, name="ids"),
+                        mx.sym.slice_axis(top, axis=2, begin=2, end=6, name="boxes")])
+    sym.save(str(tmp_path / "m-symbol.json"))
+    mx.nd.save(str(tmp_path / "m-0000.params"), {})
+    runner = MXNetRunner(tmp_path / "m-symbol.json", tmp_path / "m-0000.params")
+    assert runner.inputs_of()["top"] == ["nms_output0"] and runner.inputs_of()["ids"] == ["top"]
+    layouts = _detection_layouts(runner, runner.op_of(), runner, {})
+    assert layouts["nms_output0"] == ("mxnet", "mxnet")
+    assert _row_followers(runner, {"nms_output0": layouts["nms_output0"]}) == {
+        "top": "nms_output0", "ids": "nms_output0", "boxes": "nms_output0"}

@@ -92,3 +92,21 @@ def test_a_float64_run_that_computes_something_else_excuses_nothing():
     flat = (np.exp(x) / np.exp(x).sum()).astype(np.float64)
     row = compare_one("softmax", last.astype(np.float32), flat.astype(np.float32), Tolerance(), truth=flat)
     assert not row.ok and row.note == ""
+
+
+def test_float64_values_of_the_part_that_can_run_in_float64(tmp_path):
+    """A graph whose later part pins float32 (a typed constant, as GluonCV's YOLOv3 grid) cannot run
+    in float64 as a whole: each wanted tensor is then run with only what it depends on."""
+    import mxnet as mx
+
+    from modelport.verify.api import _float64
+
+    x = mx.sym.Convolution(mx.sym.var("data"), num_filter=4, kernel=(3, 3), name="conv")
+    pinned = mx.sym.broadcast_add(x, mx.sym.zeros((1, 1, 1, 1), dtype="float32"), name="pinned")
+    args, aux = random_params(pinned, SHAPE)
+    symbol, params = save(pinned, SHAPE, tmp_path, args=args, aux=aux)
+    runner = MXNetRunner(symbol, params)
+    feeds = {"data": np.random.default_rng(0).uniform(-1, 1, SHAPE["data"]).astype(np.float32)}
+    truth = _float64(runner, feeds, ["conv", "pinned"])
+    assert set(truth) == {"conv"} and truth["conv"].dtype == np.float64
+    assert np.abs(truth["conv"] - runner.run(feeds, ["conv"])["conv"]).max() < 1e-5

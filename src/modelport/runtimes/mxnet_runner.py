@@ -105,6 +105,20 @@ class MXNetRunner:
     def absorbed(self) -> dict[str, tuple[str, str]]:
         return {}
 
+    def inputs_of(self) -> dict[str, list[str]]:
+        """Tensor name -> the tensors its node reads (weights and inputs left out): the graph's
+        edges, which verify follows from a detection output to what is computed from it."""
+        nodes = json.loads(self.symbol.tojson())["nodes"]
+        internal = set(self.order())
+        outputs = [[n["name"]] if n["name"] in internal else
+                   [f"{n['name']}_output{k}" for k in range(len(nodes)) if f"{n['name']}_output{k}" in internal]
+                   for n in nodes]
+        edges = {}
+        for node, names in zip(nodes, outputs):
+            reads = [outputs[i][k] for i, k, *_ in node.get("inputs", []) if k < len(outputs[i])]
+            edges.update(dict.fromkeys(names, reads))
+        return edges
+
     def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         return self._run(feeds, outputs, "float32")
 

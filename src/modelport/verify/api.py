@@ -87,17 +87,48 @@ def _who_refuses(reference, candidate, shapes) -> str:
     return f"{' and '.join(refusing)} refuse{'s' if len(refusing) == 1 else ''} them"
 
 
-def _float64(reference, feeds) -> dict | None:
-    """The reference engine's float64 run (MXNet casts weights and inputs), or None where it has none."""
+def _float64(reference, feeds, names: list[str], most: int = 32) -> dict:
+    """The reference engine's float64 values of ``names`` (MXNet casts weights and inputs), as many as
+    it can give: a graph whose later part pins float32 (a Cast, a typed constant) cannot run in
+    float64 as a whole, so on failure each tensor is tried with only what it depends on."""
     import numpy as np
 
     run = getattr(reference, "run_float64", None)
-    if run is None:
-        return None
+    if run is None or not names:
+        return {}
+    feeds = {k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in feeds.items()}
     try:
-        return run({k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in feeds.items()}, "all")
+        return run(feeds, names)
     except VerificationError:
-        return None
+        pass
+    truth = {}
+    for name in names[:most]:
+        try:
+            truth.update(run(feeds, [name]))
+        except VerificationError:
+            continue
+    return truth
+
+
+def _row_followers(reference, detections: dict) -> dict[str, str]:
+    """Tensors the reference computes from a detection output (slices of GluonCV's box_nms rows
+    into ids, scores and boxes), each with the detection output it comes from."""
+    edges = getattr(reference, "inputs_of", None)
+    if not detections or edges is None:
+        return {}
+    readers: dict[str, list[str]] = {}
+    for tensor, reads in edges().items():
+        for source in reads:
+            readers.setdefault(source, []).append(tensor)
+    followers: dict[str, str] = {}
+    for origin in detections:
+        stack = [origin]
+        while stack:
+            for reader in readers.get(stack.pop(), []):
+                if reader not in followers and reader not in detections:
+                    followers[reader] = origin
+                    stack.append(reader)
+    return followers
 
 
 def _detection_layouts(reference, ref_ops: dict, candidate, cand_ops: dict) -> dict[str, tuple[str, str]]:
@@ -106,6 +137,7 @@ def _detection_layouts(reference, ref_ops: dict, candidate, cand_ops: dict) -> d
     from modelport.verify.detections import layout_of
 
     out = {}
+    ref_ops = {**ref_ops, **{f"{node}_output0": op for node, op in ref_ops.items()}}  # a multi-output node's first
     for name in set(ref_ops) | set(cand_ops):
         ref_layout = layout_of(reference.name, ref_ops.get(name, ""))
         got_layout = layout_of(candidate.name, cand_ops.get(name, ""))
@@ -206,6 +238,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     heads = reference.head_names()
     ref_ops = reference.op_of()
     detections = _detection_layouts(reference, ref_ops, candidate, op_of)
+    followers = _row_followers(reference, detections)
     for run_shapes in plan:
         if not (reference.accepts(run_shapes) and candidate.accepts(run_shapes)):
             report.runs.append(ShapeRun(run_shapes, skipped=_who_refuses(reference, candidate, run_shapes)))
@@ -218,11 +251,13 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
         if missing:
             raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
                                     f"(an output of the source)")
-        result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections)
+        result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections,
+                         row_followers=followers)
         if result.first_divergence is not None:  # is it only float32 rounding? ask the reference for float64
-            truth = _float64(reference, feeds)
+            truth = _float64(reference, feeds, [r.name for r in result.rows if not r.ok])
             if truth:
-                result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections, truth)
+                result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections, truth,
+                                 followers)
         if result.first_divergence is not None:
             row = result.first_divergence
             name = absorbed.get(row.name, (row.name,))[0]

@@ -149,18 +149,32 @@ def compare_detection_tensor(name: str, ref: np.ndarray, got: np.ndarray, layout
     of the reference's detections matched, max_abs the largest score/box difference among them."""
     from modelport.verify.detections import compare_detections
 
-    diff = compare_detections(ref, got, layouts[0], layouts[1], tol.detection_atol)
+    try:
+        diff = compare_detections(ref, got, layouts[0], layouts[1], tol.detection_atol, tol.rel_tol)
+    except ValueError:  # not rows of detections after all (another width): cell by cell
+        return compare_one(name, ref, got, tol, is_output)
     total = diff.matched + len(diff.missing) + len(diff.moved) + len(diff.ties)
     share = diff.matched / total if total else 1.0
     return TensorResult(name, ref.shape, got.shape, share, diff.max_abs, float("nan"), diff.ok, is_output,
                         note="detections: " + diff.summary())
 
 
+def _reordered(row: TensorResult, ref: np.ndarray, got: np.ndarray, source: str, tol: Tolerance) -> None:
+    """Mark ``row`` matched when ``got`` holds ``ref``'s rows in another order (see ``compare``)."""
+    from modelport.verify.detections import same_rows
+
+    scale = float(np.max(np.abs(ref))) if ref.size and not special(ref).any() else 0.0
+    if not row.note and same_rows(ref, got, max(tol.rel_tol * scale, tol.abs_tol)):
+        row.ok = True
+        row.note = f"the same rows in another order, as the detections of '{source}' (near-equal scores)"
+
+
 def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str],
             outputs: list[str], tol: Tolerance = Tolerance(), stop_at_first: bool = False,
             absorbed: dict[str, tuple[str, str]] | None = None,
             detections: dict[str, tuple[str, str]] | None = None,
-            truth: dict[str, np.ndarray] | None = None) -> Comparison:
+            truth: dict[str, np.ndarray] | None = None,
+            row_followers: dict[str, str] | None = None) -> Comparison:
     """Compare the tensors both engines have, in ``order``; mark the first divergence.
 
     ``absorbed`` (from the passes' provenance): an ``alias`` is compared through its
@@ -168,6 +182,9 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
     ``detections``: tensors compared as detections, with the (reference, candidate) layouts.
     ``truth``: the reference engine's float64 results, when it has them: a tensor off by no
     more than the reference's own float32 rounding is not a divergence (``within_noise``).
+    ``row_followers``: tensors computed from a detection output (name -> that output): one
+    that misses the tolerance cell by cell but holds the reference's rows in another order
+    (near-tied detections ranked the other way) matches, with a note.
     """
     result = Comparison()
     heads = set(outputs)
@@ -188,6 +205,8 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
             row = compare_detection_tensor(name, ref[name], got[survivor], detections[name], tol, name in heads)
         else:
             row = compare_one(name, ref[name], got[survivor], tol, name in heads, (truth or {}).get(name))
+            if not row.ok and name in (row_followers or {}):
+                _reordered(row, ref[name], got[survivor], row_followers[name], tol)
         if survivor != name:
             row.note = row.note or f"as {survivor}"
         result.rows.append(row)

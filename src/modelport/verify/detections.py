@@ -9,7 +9,8 @@ rows; ncnn's DetectionOutput gives (K, 6) rows (label, score, box) with label = 
 them into per-image (K, 6) arrays of (id, score, box) in the engine's order.
 
 ``compare_detections`` matches the candidate's rows to the reference's: same class id,
-score and every box coordinate within ``tol.detection_atol`` (1e-5). The result names the
+score and every box coordinate within the tolerance (verify: 1e-5, or 1e-4 of the largest
+score / coordinate when that is more, as for every other tensor). The result names the
 missing rows (the reference has them, the candidate not), the extra rows, the moved ones
 (same class and score, box elsewhere), and order errors (a row ranked above one whose
 score is higher by more than the tolerance; rows whose scores are within it may come in
@@ -29,12 +30,15 @@ import numpy as np
 # (engine, operator that wrote the tensor) -> layout
 LAYOUTS = {
     ("mxnet", "_contrib_MultiBoxDetection"): "mxnet",
+    ("mxnet", "_contrib_box_nms"): "mxnet",  # GluonCV's (id, score, box) rows, -1 rows for the rest
     ("ncnn", "DetectionOutput"): "ncnn",
     ("opencv-caffe", "DetectionOutput"): "opencv",
 }
 
 
 def _mxnet(array: np.ndarray) -> list[np.ndarray]:
+    if array.ndim < 2 or array.shape[-1] != 6:
+        raise ValueError(f"not (..., K, 6) detection rows: shape {array.shape}")
     a = np.asarray(array, np.float64).reshape(-1, array.shape[-2], 6) if array.size else np.zeros((1, 0, 6))
     return [image[image[:, 0] >= 0] for image in a]
 
@@ -109,8 +113,8 @@ def _overlap(a, b) -> float:
     return w * h / union if union > 0 else 0.0
 
 
-def _close_to_any(table: np.ndarray, row: np.ndarray, atol: float) -> bool:
-    return bool(len(table)) and bool((np.abs(table - row).max(axis=1) <= atol).any())
+def _close_to_any(table: np.ndarray, row: np.ndarray, atol) -> bool:
+    return bool(len(table)) and bool((np.abs(table - row) <= atol).all(axis=1).any())
 
 
 def _match_image(n: int, ref: np.ndarray, got: np.ndarray, dropped: np.ndarray, atol: float,
@@ -118,7 +122,7 @@ def _match_image(n: int, ref: np.ndarray, got: np.ndarray, dropped: np.ndarray, 
     free = np.ones(len(got), bool)
     pairs, unmatched = [], []
     for i, r in enumerate(ref):
-        hits = np.flatnonzero(free & (got[:, 0] == r[0]) & (np.abs(got[:, 1:] - r[1:]).max(axis=1) <= atol)) \
+        hits = np.flatnonzero(free & (got[:, 0] == r[0]) & (np.abs(got[:, 1:] - r[1:]) <= atol).all(axis=1)) \
             if len(got) else []
         if not len(hits):
             unmatched.append(i)
@@ -130,7 +134,7 @@ def _match_image(n: int, ref: np.ndarray, got: np.ndarray, dropped: np.ndarray, 
     extra = list(np.flatnonzero(free))
     for i in unmatched:
         r = ref[i]
-        alike = [j for j in extra if got[j, 0] == r[0] and abs(got[j, 1] - r[1]) <= atol]
+        alike = [j for j in extra if got[j, 0] == r[0] and abs(got[j, 1] - r[1]) <= atol[0]]
         tie = next((j for j in alike if _overlap(r, got[j]) > 0 and _close_to_any(dropped, got[j, 1:], atol)), None)
         pick = tie if tie is not None else (alike[0] if alike else None)
         if pick is None:
@@ -140,7 +144,7 @@ def _match_image(n: int, ref: np.ndarray, got: np.ndarray, dropped: np.ndarray, 
         extra.remove(pick)
     diff.extra += [(n, got[j]) for j in extra]
     in_order = [i for i, _ in sorted(pairs, key=lambda p: p[1])]  # reference rows in the candidate's order
-    diff.misordered += sum(1 for a, b in zip(in_order, in_order[1:]) if b < a and ref[b, 1] > ref[a, 1] + atol)
+    diff.misordered += sum(1 for a, b in zip(in_order, in_order[1:]) if b < a and ref[b, 1] > ref[a, 1] + atol[0])
 
 
 def dropped_rows(array: np.ndarray, layout: str) -> list[np.ndarray]:
@@ -153,12 +157,37 @@ def dropped_rows(array: np.ndarray, layout: str) -> list[np.ndarray]:
 
 
 def compare_detections(ref: np.ndarray, got: np.ndarray, ref_layout: str, got_layout: str,
-                       atol: float = 1e-5) -> DetectionDiff:
-    """Match the candidate's detections to the reference's, image by image (see module doc)."""
+                       atol: float = 1e-5, rel: float = 0.0) -> DetectionDiff:
+    """Match the candidate's detections to the reference's, image by image (see module doc).
+    Scores and boxes must agree within max(atol, rel x the largest |score| / |coordinate| of the
+    reference): boxes in pixels (GluonCV) get a proportionally larger allowance than boxes in
+    fractions of the image (MXNet's SSD)."""
     ref_rows, got_rows, dropped = rows(ref, ref_layout), rows(got, got_layout), dropped_rows(ref, ref_layout)
+    stacked = np.concatenate(ref_rows) if ref_rows else np.zeros((0, 6))
+    top_score = float(np.abs(stacked[:, 1]).max()) if len(stacked) else 0.0
+    top_coord = float(np.abs(stacked[:, 2:]).max()) if len(stacked) else 0.0
+    atol = np.array([max(atol, rel * top_score)] + [max(atol, rel * top_coord)] * 4)
     diff = DetectionDiff()
     empty = np.zeros((0, 6))
     for n in range(max(len(ref_rows), len(got_rows))):
         _match_image(n, ref_rows[n] if n < len(ref_rows) else empty, got_rows[n] if n < len(got_rows) else empty,
                      dropped[n] if n < len(dropped) else empty[:, 1:], atol, diff)
     return diff
+
+
+def same_rows(ref: np.ndarray, got: np.ndarray, atol: float, limit: int = 20000) -> bool:
+    """Whether ``got`` holds ``ref``'s rows (last-axis vectors along axis -2) in some order, each
+    within ``atol``, for every leading index: a tensor computed from detections whose near-tied
+    rows came out in the other order."""
+    if ref.shape != got.shape or ref.ndim < 2 or ref.shape[-2] > limit:
+        return False
+    r = ref.reshape(-1, ref.shape[-2], ref.shape[-1]).astype(np.float64)
+    g = got.reshape(r.shape).astype(np.float64)
+    for a, b in zip(r, g):
+        free = np.ones(len(b), bool)
+        for row in a:
+            hits = np.flatnonzero(free & (np.abs(b - row).max(axis=1) <= atol))
+            if not len(hits):
+                return False
+            free[hits[0]] = False
+    return True
