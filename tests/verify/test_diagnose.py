@@ -108,3 +108,24 @@ def test_numpy_op_models_match_onnxruntime(op_type, shapes, attrs):
     got = OPS[op_type]([v.astype(np.float32) for v in inputs], attrs)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def _relu_context(x, ref, got, ref_x=None):
+    node = NodeInfo("Relu", "relu1", ["bn1"], ["relu1"], {}, {})
+    return Context("relu1", ref, got, values={"bn1": x, "relu1": got},
+                   ref_values={"bn1": x if ref_x is None else ref_x, "relu1": ref}, node_of={"relu1": node}.get)
+
+
+def test_nan_carried_in_by_both_engines_is_named_as_upstream_values_not_the_node():
+    """A BatchNorm with negative variance gives NaN channels in both engines; MXNet's float32 ReLU
+    then gives 0 there, ONNX Relu NaN: the Relu is not wrong, the values are meaningless."""
+    x = RNG.normal(size=(1, 6, 1, 1))
+    x[0, [1, 4]] = np.nan
+    got = np.maximum(x, 0)
+    ref = np.where(np.isnan(x), 0.0, got)
+    found = diagnose_divergence(_relu_context(x, ref, got))
+    assert found.cause == "nonfinite_input", found.message
+    assert "'bn1' (2 cells)" in found.message and "first tensor with NaN/inf is 'bn1'" in found.message
+    shifted = x.copy()  # the reference's input has its NaN elsewhere: the divergence is upstream, no claim here
+    shifted[0, 1], shifted[0, 2] = 0.5, np.nan
+    assert diagnose_divergence(_relu_context(x, ref, got, ref_x=shifted)).cause != "nonfinite_input"

@@ -94,6 +94,23 @@ def test_a_float64_run_that_computes_something_else_excuses_nothing():
     assert not row.ok and row.note == ""
 
 
+def test_nan_cells_of_every_side_are_left_out_of_the_noise_measure():
+    """NaN channels (a BatchNorm with negative variance) are NaN in float32 and float64 alike: the
+    float32 noise of the other cells is still noise. A NaN only the float64 run has excuses nothing."""
+    rng = np.random.default_rng(3)
+    truth = rng.normal(0, 1, (1, 64, 2, 2))
+    ref = (truth + rng.normal(0, 3e-4, truth.shape)).astype(np.float32)
+    got = (truth + rng.normal(0, 3e-4, truth.shape)).astype(np.float32)
+    for a in (truth, ref, got):
+        a[0, ::3] = np.nan
+    assert not compare_one("t", ref, got, Tolerance()).ok
+    row = compare_one("t", ref, got, Tolerance(), truth=truth)
+    assert row.ok and row.note.startswith("float32 noise")
+    more = truth.copy()
+    more[0, 1] = np.nan  # NaN where both float32 results are finite: not the same computation
+    assert not compare_one("t", ref, got, Tolerance(), truth=more).ok
+
+
 def test_float64_values_of_the_part_that_can_run_in_float64(tmp_path):
     """A graph whose later part pins float32 (a typed constant, as GluonCV's YOLOv3 grid) cannot run
     in float64 as a whole: each wanted tensor is then run with only what it depends on."""

@@ -93,3 +93,35 @@ def test_static_conversion_verifies_at_its_own_size_only(tmp_path, capsys):
     assert report.ok and [r.shapes["data"] for r in report.runs] == [(1, 3, 10, 10)]
     skipped = modelport.verify(symbol, out / "net.onnx", shapes=[{"data": (1, 3, 10, 10)}, {"data": (1, 3, 9, 9)}])
     assert skipped.ok and "fixes other input sizes" in skipped.runs[1].skipped
+
+
+def test_nan_from_a_negative_variance_batchnorm_is_named_upstream_not_at_the_relu(tmp_path):
+    """A BatchNorm whose moving variance + eps < 0 in some channels (a BatchNorm never calibrated,
+    as on a 1x1 map) gives NaN there in MXNet and ONNX alike; MXNet's float32 ReLU turns NaN into 0,
+    ONNX Relu keeps NaN. The first divergence is the ReLU, and the diagnosis says the values, not
+    the conversion, are at fault, and where the NaN start - folded into the conv or not."""
+    data = mx.sym.var("data")
+    x = mx.sym.Convolution(data, kernel=(3, 3), num_filter=8, pad=(1, 1), stride=(2, 2), name="conv1")
+    x = mx.sym.BatchNorm(x, name="bn1")
+    x = mx.sym.Activation(x, act_type="relu", name="relu1")
+    sym = mx.sym.Convolution(x, kernel=(1, 1), num_filter=4, name="conv2")
+    rng = np.random.default_rng(1)
+    var = rng.uniform(0.5, 1.5, 8)
+    var[[1, 5, 6]] = -0.05
+    args = {"conv1_weight": rng.normal(0, 0.3, (8, 3, 3, 3)), "conv1_bias": rng.normal(0, 0.1, 8),
+            "bn1_gamma": rng.uniform(0.5, 1.5, 8), "bn1_beta": rng.normal(0, 0.2, 8),
+            "conv2_weight": rng.normal(0, 0.3, (4, 8, 1, 1)), "conv2_bias": np.zeros(4)}
+    aux = {"bn1_moving_mean": rng.normal(0, 0.2, 8), "bn1_moving_var": var}
+    prefix = str(tmp_path / "nan")
+    mx.model.save_checkpoint(prefix, 1, sym, {k: mx.nd.array(v) for k, v in args.items()},
+                             {k: mx.nd.array(v) for k, v in aux.items()})
+    symbol = tmp_path / "nan-symbol.json"
+    for optimize in (True, False):
+        out = modelport.convert(symbol, output_dir=tmp_path / f"o{optimize}", inputs={"data": (1, 3, 2, 2)},
+                                optimize=optimize)
+        report = modelport.verify(symbol, out.files[0], shapes=[{"data": (1, 3, 2, 2)}])
+        cmp = report.runs[0].comparison
+        assert [r.ok for r in cmp.rows if r.name == "bn1"] == [True]  # NaN in the same channels on both sides
+        assert cmp.first_divergence.name == "relu1" and "3 cells" in cmp.first_divergence.note
+        assert cmp.cause == "nonfinite_input", cmp.diagnosis
+        assert "first tensor with NaN/inf is 'bn1'" in cmp.diagnosis

@@ -60,7 +60,8 @@ class FoldBatchNormPass(NodeRewritePass):
         gamma, beta, mean, var = (p.astype(np.float64) for p in params)
         eps = node.attributes["epsilon"].as_float() if "epsilon" in node.attributes else 1e-5
         # The attribute is float32 in the model: use the value the runtime uses.
-        scale = gamma / np.sqrt(var + np.float64(np.float32(eps)))
+        with np.errstate(invalid="ignore"):  # var + eps < 0 gives NaN channels, as in every engine
+            scale = gamma / np.sqrt(var + np.float64(np.float32(eps)))
         shift = beta - mean * scale
         fold_affine(model.graph, producer, scale, shift, node.outputs[0].name)
         absorb_consumer(model, node, node.inputs[0])

@@ -45,6 +45,7 @@ CAUSES = {
     "preprocessing_missing": "preprocessing missing (PITFALL 6)",
     "extra_ops": "the candidate computes extra operations the reference has not",
     "missing_ops": "the candidate skips operations the reference computes",
+    "nonfinite_input": "NaN/inf from upstream, in both engines, that the engines treat differently",
     "unknown": "no hypothesis reproduces the reference",
 }
 
@@ -157,8 +158,8 @@ def recompute(ctx: Context, h: Hypothesis | None = None) -> np.ndarray:
 
 
 def _load_rules() -> None:
-    from modelport.verify.diagnose import (activation, layout, normalization, pooling,  # noqa: F401
-                                           preprocessing, weights)
+    from modelport.verify.diagnose import (activation, layout, nonfinite, normalization,  # noqa: F401
+                                           pooling, preprocessing, weights)
 
 
 def _node_diagnosis(ctx: Context) -> Diagnosis | None:
