@@ -140,11 +140,13 @@ def _calibrate_batchnorm(net, x, seed: int = 0) -> int:
             if F is mx.nd:
                 axis = bn._kwargs.get("axis", 1) % data.ndim
                 red = tuple(i for i in range(data.ndim) if i != axis)
-                if data.size // data.shape[axis] > 1:  # a batch of one cell has no variance
+                if data.size:
                     shape = [1] * data.ndim
                     shape[axis] = data.shape[axis]
                     mean = data.mean(axis=red)
                     var = ((data - mean.reshape(shape)) ** 2).mean(axis=red)
+                    if data.size // data.shape[axis] <= 1:  # one cell a channel has no variance: unit variance
+                        var = mx.nd.ones_like(var)
                     bn.running_mean.set_data(mean)
                     bn.running_var.set_data(var + 1e-3)
                     c = data.shape[axis]
@@ -198,11 +200,10 @@ def _calibrate_symbol_batchnorms(symbol: Path, params: Path, x, skip: set, seed:
         data = sub.bind(mx.cpu(), args, aux_states=aux).forward(is_train=False)[0].asnumpy().astype(np.float64)
         axis = int(node.get("attrs", {}).get("axis", 1)) % data.ndim
         red = tuple(i for i in range(data.ndim) if i != axis)
-        if data.size // data.shape[axis] <= 1:
-            continue
         c = data.shape[axis]
+        var = data.var(axis=red) if data.size // c > 1 else np.ones(c)  # one cell a channel: unit variance
         saved[f"aux:{names[3]}"] = mx.nd.array(data.mean(axis=red))
-        saved[f"aux:{names[4]}"] = mx.nd.array(data.var(axis=red) + 1e-3)
+        saved[f"aux:{names[4]}"] = mx.nd.array(var + 1e-3)
         if f"arg:{names[1]}" in saved:
             saved[f"arg:{names[1]}"] = mx.nd.array(rng.uniform(0.5, 1.5, c))
         if f"arg:{names[2]}" in saved:
