@@ -151,3 +151,16 @@ def test_verify_follows_the_graph_from_box_nms_to_its_slices(tmp_path):
     assert layouts["nms_output0"] == ("mxnet", "mxnet")
     assert _row_followers(runner, {"nms_output0": layouts["nms_output0"]}) == {
         "top": "nms_output0", "ids": "nms_output0", "boxes": "nms_output0"}
+
+
+def test_a_near_tie_among_box_nms_candidates_is_not_a_divergence():
+    """box_nms keeps no suppressed rows; its input holds them: a candidate row the reference
+    suppressed and the candidate kept (scores within tolerance, overlapping) is a near tie."""
+    a = DETS[0]
+    b = np.array([1, a[1] - 1e-6, 0.12, 0.1, 0.41, 0.4], np.float32)
+    ref = mxnet_layout(DETS)
+    got = mxnet_layout(np.stack([b, DETS[1], DETS[2]]))
+    assert not compare_detections(ref, got, "mxnet", "mxnet").ok
+    candidates = mxnet_layout(np.stack([DETS[0], b, DETS[1], DETS[2]]))
+    diff = compare_detections(ref, got, "mxnet", "mxnet", candidates=candidates)
+    assert diff.ok and len(diff.ties) == 1

@@ -151,14 +151,14 @@ def compare_one(name: str, ref: np.ndarray, got: np.ndarray, tol: Tolerance, is_
     return TensorResult(name, ref.shape, got.shape, cosine, max_abs, max_rel, ok, is_output, note)
 
 
-def compare_detection_tensor(name: str, ref: np.ndarray, got: np.ndarray, layouts: tuple[str, str],
-                             tol: Tolerance, is_output=False) -> TensorResult:
+def compare_detection_tensor(name: str, ref: np.ndarray, got: np.ndarray, layouts: tuple,
+                             tol: Tolerance, is_output=False, candidates: np.ndarray | None = None) -> TensorResult:
     """A detection output compared as detections (``verify.detections``): cosine is the share
     of the reference's detections matched, max_abs the largest score/box difference among them."""
     from modelport.verify.detections import compare_detections
 
     try:
-        diff = compare_detections(ref, got, layouts[0], layouts[1], tol.detection_atol, tol.rel_tol)
+        diff = compare_detections(ref, got, layouts[0], layouts[1], tol.detection_atol, tol.rel_tol, candidates)
     except ValueError:  # not rows of detections after all (another width): cell by cell
         return compare_one(name, ref, got, tol, is_output)
     total = diff.matched + len(diff.missing) + len(diff.moved) + len(diff.ties)
@@ -187,7 +187,8 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
 
     ``absorbed`` (from the passes' provenance): an ``alias`` is compared through its
     survivor, a ``folded`` name is listed in ``folded`` rather than ``missing``.
-    ``detections``: tensors compared as detections, with the (reference, candidate) layouts.
+    ``detections``: tensors compared as detections, with the (reference, candidate) layouts and,
+    optionally, the reference tensor of their candidates before NMS.
     ``truth``: the reference engine's float64 results, when it has them: a tensor off by no
     more than the reference's own float32 rounding is not a divergence (``within_noise``).
     ``row_followers``: tensors computed from a detection output (name -> that output): one
@@ -210,7 +211,9 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
             continue
         seen.add(name)
         if name in (detections or {}):
-            row = compare_detection_tensor(name, ref[name], got[survivor], detections[name], tol, name in heads)
+            layouts = detections[name]
+            before = ref.get(layouts[2]) if len(layouts) > 2 else None
+            row = compare_detection_tensor(name, ref[name], got[survivor], layouts, tol, name in heads, before)
         else:
             row = compare_one(name, ref[name], got[survivor], tol, name in heads, (truth or {}).get(name))
             if not row.ok and name in (row_followers or {}):

@@ -157,12 +157,17 @@ def dropped_rows(array: np.ndarray, layout: str) -> list[np.ndarray]:
 
 
 def compare_detections(ref: np.ndarray, got: np.ndarray, ref_layout: str, got_layout: str,
-                       atol: float = 1e-5, rel: float = 0.0) -> DetectionDiff:
+                       atol: float = 1e-5, rel: float = 0.0, candidates: np.ndarray | None = None) -> DetectionDiff:
     """Match the candidate's detections to the reference's, image by image (see module doc).
     Scores and boxes must agree within max(atol, rel x the largest |score| / |coordinate| of the
     reference): boxes in pixels (GluonCV) get a proportionally larger allowance than boxes in
-    fractions of the image (MXNet's SSD)."""
+    fractions of the image (MXNet's SSD). ``candidates``: the reference's rows before NMS (the
+    input of GluonCV's box_nms, MXNet's layout), whose suppressed rows a near tie may bring back
+    (box_nms itself keeps none of them)."""
     ref_rows, got_rows, dropped = rows(ref, ref_layout), rows(got, got_layout), dropped_rows(ref, ref_layout)
+    if candidates is not None and candidates.ndim >= 2 and candidates.shape[-1] == 6:
+        pool = [c[:, 1:] for c in rows(candidates, "mxnet")]
+        dropped = [np.concatenate([d, p]) for d, p in zip(dropped, pool)] if dropped else pool
     stacked = np.concatenate(ref_rows) if ref_rows else np.zeros((0, 6))
     top_score = float(np.abs(stacked[:, 1]).max()) if len(stacked) else 0.0
     top_coord = float(np.abs(stacked[:, 2:]).max()) if len(stacked) else 0.0
