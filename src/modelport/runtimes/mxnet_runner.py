@@ -3,7 +3,9 @@
 Loads with ``mx.sym.load`` + ``mx.nd.load`` (works for any file naming and upgrades
 legacy JSON). oneDNN subgraph fusion is turned off so internals are not hidden.
 Internal names ``X_output`` become ``X`` (modelport's tensor names); multi-output
-nodes keep ``X_output0``... Label inputs (``*_label``) are fed zeros.
+nodes keep ``X_output0``... Operator nodes that share a name (a block called twice) are
+renamed ``X__2``... in graph order, as the MXNet frontend names their tensors. Label
+inputs (``*_label``) are fed zeros.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from modelport.errors import VerificationError
+from modelport.names import unique_node_names
 from modelport.runtimes._quiet import quiet
 
 os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
@@ -41,7 +44,7 @@ class MXNetRunner:
         self.mx = mx
         try:
             with quiet():
-                self.symbol = mx.sym.load(str(symbol_path))
+                self.symbol = self._load_symbol(symbol_path)
                 loaded = mx.nd.load(str(params_path))
         except mx.base.MXNetError as exc:
             raise VerificationError(f"MXNet cannot load {symbol_path} / {params_path}: {str(exc).splitlines()[0]}") from None
@@ -58,6 +61,23 @@ class MXNetRunner:
         self._internal_names = [n for n in internals.list_outputs() if n not in arg_names]
         self.internals = internals
         self._exec_cache: dict = {}
+
+    def _load_symbol(self, symbol_path):
+        """``mx.sym.load``; when operator nodes share a name, the same symbol with the second and
+        later ones renamed as the MXNet frontend renames them (``modelport.names``), so that
+        each internal output has the name of its own converted tensor."""
+        symbol = self.mx.sym.load(str(symbol_path))
+        try:
+            doc = json.loads(Path(symbol_path).read_text(encoding="utf-8"))
+            nodes = doc["nodes"]
+            names = unique_node_names((str(n["name"]), n["op"] == "null") for n in nodes)
+        except (OSError, ValueError, KeyError, TypeError):
+            return symbol  # MXNet read it; its own reading stands
+        if all(n["name"] == name for n, name in zip(nodes, names)):
+            return symbol
+        for node, name in zip(nodes, names):
+            node["name"] = name
+        return self.mx.sym.load_json(json.dumps(doc))
 
     def _cut(self, symbol, outputs: list[str], symbol_path):
         internals = symbol.get_internals()

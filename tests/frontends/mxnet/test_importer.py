@@ -102,19 +102,16 @@ def test_malformed_graphs_give_one_clear_error():
     cases = {
         "is a label input": lambda d: d["heads"].append([ids["sm_label"], 0, 0]),
         "has no output #5": lambda d: d["heads"].__setitem__(0, [ids["fc"], 5, 0]),
-        "2 nodes are named 'fc'": lambda d: d["nodes"][ids["fc_weight"]].__setitem__("name", "fc"),
+        # an operator named like a variable is renamed (fc__2); two variables of one name are refused
+        "2 variables are named 'fc_weight'": lambda d: d["nodes"][ids["fc_bias"]].__setitem__("name", "fc_weight"),
         "expects an input #2, the graph gives 2": lambda d: d["nodes"][ids["fc"]]["inputs"].pop(),
         "attribute 'num_hidden' is not an integer": lambda d: d["nodes"][ids["fc"]]["attrs"].__setitem__("num_hidden", "inf"),
     }
     for message, damage in cases.items():
         broken = json.loads(json.dumps(doc))
         damage(broken)
-        if message.startswith("2 nodes"):
-            params_used = {("arg:fc" if k == "arg:fc_weight" else k): v for k, v in params.items()}
-        else:
-            params_used = params
         with pytest.raises(ConversionError, match=re.escape(message)):
-            MXNetImporter(parse_symbol(broken), params_used).convert()
+            MXNetImporter(parse_symbol(broken), params).convert()
 
 
 def test_head_on_a_weight_is_a_constant_output():
@@ -139,3 +136,66 @@ def test_senseless_convolution_attributes(attrs, message):
         doc["nodes"][-1]["attrs"].update(attrs)
         with pytest.raises(ConversionError, match=message):
             MXNetImporter(parse_symbol(doc), params).convert()
+
+
+def _reused_block(folder):
+    """A block called twice, as GluonCV's Mask R-CNN calls its stage-4 block for the box and the
+    mask head: both calls name their nodes 'blk' and 'act' and share blk's weights; a third,
+    unrelated Convolution is also called 'blk' with weights of its own and another shape."""
+    data = mx.sym.var("data")
+    w, b = mx.sym.var("blk_weight"), mx.sym.var("blk_bias")
+    first = mx.sym.Activation(mx.sym.Convolution(data, w, b, kernel=(3, 3), num_filter=4, pad=(1, 1), name="blk"),
+                              act_type="relu", name="act")
+    pooled = mx.sym.Pooling(data, kernel=(2, 2), stride=(2, 2), pool_type="max", name="pool")
+    second = mx.sym.Activation(mx.sym.Convolution(pooled, w, b, kernel=(3, 3), num_filter=4, pad=(1, 1), name="blk"),
+                               act_type="relu", name="act")
+    third = mx.sym.Convolution(second, mx.sym.var("other_weight"), kernel=(1, 1), num_filter=2, no_bias=True,
+                               name="blk")
+    sym = mx.sym.Group([first, third])
+    rng = np.random.default_rng(0)
+    args = {"blk_weight": rng.normal(0, 0.5, (4, 3, 3, 3)), "blk_bias": rng.normal(0, 0.5, 4),
+            "other_weight": rng.normal(0, 0.5, (2, 4, 1, 1))}
+    mx.model.save_checkpoint(str(folder / "reuse"), 0, sym, {k: mx.nd.array(v) for k, v in args.items()}, {})
+    return sym, folder / "reuse-symbol.json", folder / "reuse-0000.params"
+
+
+def test_nodes_sharing_a_name_are_renamed_in_graph_order(tmp_path):
+    sym, symbol, params = _reused_block(tmp_path)
+    graph = parse_symbol(json.loads(symbol.read_text()))
+    ops = [n.name for n in graph.nodes if not n.is_variable]
+    assert ops == ["blk", "act", "pool", "blk__2", "act__2", "blk__3"]
+    assert graph.renamed == {"blk__2": "blk", "act__2": "act", "blk__3": "blk"}
+    args, aux = random_params(sym, {"data": (1, 3, 8, 8)})
+    proto = convert_symbol(sym, args, aux, input_shapes={"data": (1, 3, 8, 8)})
+    assert [o.name for o in proto.graph.output] == ["act", "blk__3"]
+    assert {i.name for i in proto.graph.initializer} == {"blk_weight", "blk_bias", "other_weight"}
+    roundtrip(sym, {"data": (1, 3, 8, 8)}, args, aux)
+
+
+def test_nodes_sharing_a_name_verify_each_against_its_own(tmp_path):
+    """verify compares every occurrence with its own MXNet counterpart (shapes differ: 8x8, 4x4, 2 channels)."""
+    import modelport
+    _, symbol, params = _reused_block(tmp_path)
+    shape = (1, 3, 8, 8)
+    result = modelport.convert(symbol, params, output_dir=tmp_path / "out", inputs={"data": shape}, optimize=False)
+    report = modelport.verify(symbol, result.files[0], params, shapes=[{"data": shape}], extra_shapes=False)
+    assert report.ok
+    rows = {r.name: r for r in report.runs[0].comparison.rows}
+    assert set(rows) == {"blk", "act", "pool", "blk__2", "act__2", "blk__3"}
+    assert rows["blk"].ref_shape == (1, 4, 8, 8) and rows["blk__2"].ref_shape == (1, 4, 4, 4)
+    assert rows["blk__3"].ref_shape == rows["blk__3"].got_shape == (1, 2, 4, 4)
+    assert report.runs[0].comparison.missing == []
+
+
+def test_inspect_names_the_renamed_nodes(tmp_path):
+    from modelport.frontends.mxnet.findings import shared_names
+    _, symbol, _ = _reused_block(tmp_path)
+    [text] = shared_names(parse_symbol(json.loads(symbol.read_text())), {})
+    assert "3 nodes share their names" in text and "blk -> blk__2" in text
+
+
+def test_variables_sharing_a_name_are_still_refused():
+    x = mx.sym.broadcast_add(mx.sym.var("data"), mx.sym.var("data"), name="twice")
+    graph = parse_symbol(json.loads(x.tojson()))
+    with pytest.raises(ConversionError, match="2 variables are named 'data'"):
+        MXNetImporter(graph, {}, input_shapes={"data": (2, 3)}).convert()

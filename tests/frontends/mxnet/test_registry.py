@@ -69,6 +69,14 @@ def test_kernel_defaults_come_from_the_registration():
     assert not any(spec.kernel_defaults for name, spec in load_all().items() if name != "Pooling")
 
 
+def test_ignored_attrs_come_from_the_registration():
+    """Attributes MXNet stores but no kernel reads: never a documented attribute as well."""
+    ignoring = {name: set(spec.ignored_attrs) for name, spec in load_all().items() if spec.ignored_attrs}
+    assert ignoring == {"ones_like": {"dtype"}, "zeros_like": {"dtype"}}
+    from modelport.frontends.mxnet.attrs import schema
+    assert not any(set(schema(name)) & attrs for name, attrs in ignoring.items())
+
+
 @pytest.mark.parametrize("ops, weight, expected", [
     ([("Convolution", "c", {"kernel": "(3, 3)", "num_filter": "8", "num_group": "2"})],
      (8, 3, 3, 3), (None, 6, None, None)),

@@ -35,6 +35,13 @@ def kernel_defaults(op: str) -> dict[str, str]:
     return dict(spec.kernel_defaults) if spec is not None else {}
 
 
+def ignored_attrs(op: str) -> frozenset[str]:
+    """The registration's ``ignored_attrs`` of ``op``: stored by MXNet, read by no kernel."""
+    from modelport.frontends.mxnet.registry import spec_of
+    spec = spec_of(op)
+    return frozenset(spec.ignored_attrs) if spec is not None else frozenset()
+
+
 class Attrs:
     """``Attrs(op, node_name, raw).int("num_filter")`` and friends."""
 
@@ -42,6 +49,7 @@ class Attrs:
         self.op, self.node, self.raw = op, node, raw
         self._schema = schema(op)
         self._kernel = kernel_defaults(op)
+        self._ignored = ignored_attrs(op)
 
     def _error(self, key: str, msg: str) -> ConversionError:
         return ConversionError([f"node '{self.node}' ({self.op}): attribute '{key}' {msg}"],
@@ -134,7 +142,8 @@ class Attrs:
         return tuple(v if v is None else int(v) for v in self.tuple(key, allow_none))
 
     def unknown(self) -> list[str]:
-        """Model attributes the operator does not document (dunder user attributes excepted)."""
+        """Model attributes the operator does not document (dunder user attributes and the
+        registration's ``ignored_attrs`` excepted)."""
         return sorted(k for k in self.raw
-                      if k not in self._schema and k not in COMMON_ATTRS
+                      if k not in self._schema and k not in COMMON_ATTRS and k not in self._ignored
                       and not (k.startswith("__") and k.endswith("__")))

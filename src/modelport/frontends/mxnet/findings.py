@@ -142,3 +142,13 @@ def heads(graph, weights):
     head_ops = ops_with("head")
     found = sorted({n.op for n in graph.nodes if n.op in head_ops})
     return [f"output heads in inference form: {', '.join(found)} (PITFALL 12)"] if found else []
+
+
+@finding
+def shared_names(graph, weights):
+    if not graph.renamed:
+        return []
+    shown = ", ".join(f"{old} -> {new}" for new, old in list(graph.renamed.items())[:3])
+    return [f"{plural(len(graph.renamed), 'node shares its name', 'nodes share their names')} with an earlier node "
+            f"(a block called twice); renamed in graph order, as verify's MXNet run names them: {shown}"
+            + (" ..." if len(graph.renamed) > 3 else "")]

@@ -106,8 +106,9 @@ class MXNetImporter:
                         problems.append(f"node '{node.name}' ({node.op}): weight '{src.name}' is missing from the params file")
         if not self.input_nodes:
             problems.append("the graph has no input (every variable is in the params file)")
+        # operator nodes sharing a name were renamed by the reader; variables keep theirs
         names = Counter(n.name for n in self.graph.nodes)
-        problems += [f"{count} nodes are named '{name}': names must be unique" for name, count in names.items() if count > 1]
+        problems += [f"{count} variables are named '{name}': names must be unique" for name, count in names.items() if count > 1]
         for src, index in self.graph.heads:
             head = self.graph.nodes[src]
             if src in self.labels:

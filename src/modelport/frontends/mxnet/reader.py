@@ -5,6 +5,11 @@ Dialects (PITFALLS 1-2): MXNet <= 0.8 stores operator attributes under ``param``
 ``backward_source_id``; 0.9-1.1 use ``attr``; newer versions ``attrs``. Inputs are
 ``[node_id, output_index]`` or ``[node_id, output_index, version]``. All attribute
 values are strings.
+
+MXNet allows two operator nodes to share a name (a block called twice); the second and
+later ones are renamed ``name__2``... here (``modelport.names``, the rule the MXNet
+runner applies too), so that every tensor has one name; ``MXGraph.renamed`` maps each
+new name back to the name in the file.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport.errors import ModelFileError
+from modelport.names import unique_node_names
 
 _ATTR_KEYS = ("param", "attr", "attrs")
 
@@ -39,6 +45,7 @@ class MXGraph:
     dialect: str = "attrs"
     version: int | None = None
     consumers: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)  # new name -> the name in the file
 
     def __post_init__(self) -> None:
         for node in self.nodes:
@@ -107,7 +114,11 @@ def parse_symbol(doc: dict, path: str = "<memory>") -> MXGraph:
         except (TypeError, ValueError, LookupError, OverflowError):
             version = None
     dialect = "param" if "param" in dialects else ("attr" if "attr" in dialects else "attrs")
-    return MXGraph(nodes, heads, arg_nodes, path=path, dialect=dialect, version=version)
+    renamed = {}
+    for node, name in zip(nodes, unique_node_names((n.name, n.is_variable) for n in nodes)):
+        if name != node.name:
+            renamed[name], node.name = node.name, name
+    return MXGraph(nodes, heads, arg_nodes, path=path, dialect=dialect, version=version, renamed=renamed)
 
 
 def load_symbol(path: str | Path) -> MXGraph:

@@ -24,6 +24,10 @@ central list elsewhere:
   graph input's shape when the user gives none.
 - ``kernel_defaults``: ``{attr: value}`` for attributes documented with default None
   whose kernel behaves as a definite value (pinned by tests against MXNet).
+- ``ignored_attrs``: ``{attr: why}`` for attributes MXNet stores on the node but its
+  kernel never reads (an op without a parameter parser keeps any keyword given to it:
+  GluonCV's ``F.zeros_like(x, dtype='int64')``). They are accepted, not reported as
+  unknown, and change nothing (pinned by tests against MXNet).
 
 The query helpers (``spec_of``, ``ops_with``, ``schema_name``) load every op module
 first, so modules that op modules import (``attrs``) may call them lazily. The
@@ -50,6 +54,7 @@ class OpSpec:
     preprocessing: bool = False
     input_shape: InputShape | None = None
     kernel_defaults: Mapping[str, str] = field(default_factory=dict)
+    ignored_attrs: Mapping[str, str] = field(default_factory=dict)
 
 
 FLAGS = ("shape_preserving", "head", "preprocessing")
@@ -60,11 +65,12 @@ _loaded = False
 def mxnet_op(*names: str, label_slots: tuple[int, ...] = (), weight_slots: tuple[int, ...] = (),
              schema: str | None = None, shape_preserving: bool = False, head: bool = False,
              preprocessing: bool = False, input_shape: InputShape | None = None,
-             kernel_defaults: Mapping[str, str] | None = None):
+             kernel_defaults: Mapping[str, str] | None = None,
+             ignored_attrs: Mapping[str, str] | None = None):
     """Register ``fn`` under every name in ``names``, with the facts above (see the module doc)."""
     def register(fn: Converter) -> Converter:
         spec = OpSpec(fn, tuple(label_slots), tuple(weight_slots), schema, shape_preserving, head,
-                      preprocessing, input_shape, dict(kernel_defaults or {}))
+                      preprocessing, input_shape, dict(kernel_defaults or {}), dict(ignored_attrs or {}))
         twice = [name for name in names if name in CONVERTERS]
         if twice:
             raise RuntimeError(f"MXNet op {', '.join(twice)} registered twice")

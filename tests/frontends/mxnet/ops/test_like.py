@@ -5,7 +5,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from oracle import roundtrip, roundtrip_feeds
+from oracle import convert_symbol, random_params, roundtrip, roundtrip_feeds, run_mxnet, run_onnx
 
 rng = np.random.default_rng(0)
 
@@ -66,6 +66,38 @@ def test_slice_like_anchors_follow_the_feature_map():
 def test_ones_zeros_like(op):
     sym = op(mx.sym.var("data"), name="f")
     roundtrip(sym, {"data": (1, 3, 4, 5)}, run_shapes=[{"data": (1, 3, 4, 5)}, {"data": (2, 3, 7, 2)}])
+
+
+@pytest.mark.parametrize("op", [mx.sym.ones_like, mx.sym.zeros_like])
+@pytest.mark.parametrize("cast_to, dtype", [
+    (None, "int64"),        # float32 input: MXNet keeps float32, whatever dtype says
+    (None, "float16"),
+    ("int64", "int64"),     # GluonCV CenterNet: Cast(int64) -> zeros_like(dtype='int64')
+    ("int32", "float32"),   # an int32 input stays int32
+])
+def test_ones_zeros_like_ignore_dtype(op, cast_to, dtype):
+    """MXNet 1.9.1 stores ``dtype`` on ones_like/zeros_like (no parameter parser) and ignores it:
+    the output has the input's type. The conversion accepts the attribute and does the same."""
+    data = mx.sym.var("data")
+    x = mx.sym.Cast(data, dtype=cast_to, name="c") if cast_to else data
+    sym = op(x, dtype=dtype, name="f")
+    assert sym.tojson().count(f'"dtype": "{dtype}"')  # the attribute really is in the JSON
+    feeds = {"data": rng.uniform(-3, 3, (2, 3, 4)).astype(np.float32)}
+    args, aux = random_params(sym, {"data": (2, 3, 4)})
+    proto = convert_symbol(sym, args, aux, input_shapes={"data": (2, 3, 4)})
+    (ref,), (got,) = run_mxnet(sym, args, aux, feeds), run_onnx(proto, feeds)
+    assert got.dtype == ref.dtype == np.dtype(cast_to or "float32")
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_ones_zeros_like_other_attributes_still_fail():
+    """Only dtype is ignored: any other stray attribute is still reported as unknown."""
+    from modelport.errors import ConversionError
+
+    sym = mx.sym.zeros_like(mx.sym.var("data"), dtype="int64", axis=1, name="z")
+    args, aux = random_params(sym, {"data": (2, 3)})
+    with pytest.raises(ConversionError, match=r"unknown attribute\(s\) axis"):
+        convert_symbol(sym, args, aux, input_shapes={"data": (2, 3)})
 
 
 def test_zeros_like_of_nan_is_zero():

@@ -7,6 +7,10 @@ broadcast_like, reshape_like (MXNet 1.9.1 semantics).
   (negative ones count from data's end; shape_like's dim at the same index is used).
 - ones_like(x) / zeros_like(x): a tensor of x's shape and type filled with 1 / 0
   (Expand of a scalar to Shape(x): no NaN of x leaks through a multiplication by 0).
+  A ``dtype`` attribute (GluonCV's CenterNet decoder writes ``F.zeros_like(x,
+  dtype='int64')``) is stored by MXNet 1.9.1 but read by nothing: both ops have no
+  parameters, and the output keeps x's type whatever dtype says. It is accepted and
+  ignored (ignored_attrs), as MXNet does.
 - broadcast_like(lhs, rhs, lhs_axes=None, rhs_axes=None): lhs broadcast to rhs's shape; with
   axes, only lhs dim ``lhs_axes[i]`` (size 1) becomes rhs's dim ``rhs_axes[i]``.
 - reshape_like(lhs, rhs, lhs_begin, lhs_end, rhs_begin, rhs_end): lhs reshaped to
@@ -65,8 +69,9 @@ def _filled(fill: float):
     return convert
 
 
-mxnet_op("ones_like", shape_preserving=True)(_filled(1))
-mxnet_op("zeros_like", shape_preserving=True)(_filled(0))
+_IGNORED = {"dtype": "MXNet 1.9.1's ones_like/zeros_like have no parameters: the output keeps the input's type"}
+mxnet_op("ones_like", shape_preserving=True, ignored_attrs=_IGNORED)(_filled(1))
+mxnet_op("zeros_like", shape_preserving=True, ignored_attrs=_IGNORED)(_filled(0))
 
 
 @mxnet_op("broadcast_like")
