@@ -180,11 +180,13 @@ def compare_detections(ref: np.ndarray, got: np.ndarray, ref_layout: str, got_la
     return diff
 
 
-def same_rows(ref: np.ndarray, got: np.ndarray, atol: float, limit: int = 20000) -> bool:
+def same_rows(ref: np.ndarray, got: np.ndarray, atol: float, limit: int = 20000, blocks: int = 64) -> bool:
     """Whether ``got`` holds ``ref``'s rows (last-axis vectors along axis -2) in some order, each
     within ``atol``, for every leading index: a tensor computed from detections whose near-tied
-    rows came out in the other order."""
-    if ref.shape != got.shape or ref.ndim < 2 or ref.shape[-2] > limit:
+    rows came out in the other order. Only detection-shaped tensors, (images, rows, values) with
+    at most ``limit`` rows and ``blocks`` leading indices, are tried (False otherwise): feature
+    maps computed from reordered RoIs are reordered along another axis."""
+    if ref.shape != got.shape or ref.ndim < 2 or ref.shape[-2] > limit or ref.size // max(ref.shape[-2] * ref.shape[-1], 1) > blocks:
         return False
     r = ref.reshape(-1, ref.shape[-2], ref.shape[-1]).astype(np.float64)
     g = got.reshape(r.shape).astype(np.float64)
