@@ -64,3 +64,9 @@ class Runner(Protocol):
     # (or does not define it) leaves diagnosis to the rules that look at values only.
     def node_of(self, tensor: str) -> NodeInfo | None:
         """The node producing ``tensor`` (op type, input names, attributes, constant inputs), or None."""
+
+    # Optional (verify looks it up with getattr): sizes for verify's bounded mode. A reference
+    # that cannot say (or does not define it) is verified in one run, whatever the budget.
+    def tensor_bytes(self, shapes: dict[str, tuple]) -> dict[str, int]:
+        """Bytes of each tensor ``run(feeds, "all")`` would give at these input shapes, estimated without
+        running (MXNet's shape inference); tensors whose size is unknown may be left out."""

@@ -117,6 +117,26 @@ class MXNetRunner:
             return False
         return arg is not None and all(all(d > 0 for d in s) for s in arg)
 
+    def tensor_bytes(self, shapes: dict[str, tuple]) -> dict[str, int]:
+        """Bytes of each tensor ``run(feeds, "all")`` would return at these input shapes, from MXNet's
+        shape and type inference (nothing runs); a tensor whose shape is not inferred is left out."""
+        known = {k: v.shape for k, v in {**self.args, **self.aux}.items()}
+        wanted = set(self.internals.list_arguments()) | set(self.internals.list_auxiliary_states())
+        given = {k: v for k, v in {**known, **shapes}.items() if k in wanted}
+        with quiet():
+            _, out_shapes, _ = self.internals.infer_shape_partial(**given)
+            try:
+                _, out_types, _ = self.internals.infer_type_partial(
+                    **{k: np.float32 for k in self.input_names() if k in wanted})
+            except Exception:  # noqa: BLE001 - an older MXNet, or a graph whose types it cannot infer
+                out_types = None
+        out_types = out_types or [None] * len(out_shapes)
+        internal = set(self._internal_names)
+        sizes = {}
+        for name, shape, dtype in zip(self.internals.list_outputs(), out_shapes or [], out_types):
+            if name in internal and shape and all(d > 0 for d in shape):
+                sizes[tensor_name(name)] = int(np.prod(shape)) * (np.dtype(dtype).itemsize if dtype else 4)
+        return sizes
 
     def op_of(self) -> dict[str, str]:
         nodes = json.loads(self.symbol.tojson())["nodes"]
@@ -158,11 +178,13 @@ class MXNetRunner:
             sym = mx.sym.Group([self.internals[n] for n in names])
         elif outputs == "all":
             sym = mx.sym.Group([self.internals[n] for n in names])
-        shapes = {k: v.shape for k, v in feeds.items()}
+        reads = set(sym.list_arguments())  # a part that does not depend on an input does not take it
+        taken = {k: v for k, v in feeds.items() if k in reads}
+        shapes = {k: v.shape for k, v in taken.items()}
         with quiet():
             arg_shapes, _, _ = sym.infer_shape_partial(**shapes)
         cast = (lambda a: a) if dtype == "float32" else (lambda a: a.astype(dtype) if a.dtype == np.float32 else a)  # noqa: E731
-        args = {k: mx.nd.array(v, dtype=dtype if v.dtype == np.float32 else v.dtype) for k, v in feeds.items()}
+        args = {k: mx.nd.array(v, dtype=dtype if v.dtype == np.float32 else v.dtype) for k, v in taken.items()}
         for name, shape in zip(sym.list_arguments(), arg_shapes):
             if name in self.args:
                 args[name] = cast(self.args[name])

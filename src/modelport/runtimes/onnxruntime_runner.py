@@ -2,8 +2,9 @@
 
 Intermediate values are added to the graph outputs (their types come from the
 model's value_info, completed by ONNX shape inference); graph optimizations are
-disabled so nothing is fused away. Initializers listed as inputs (old exporters)
-are weights, not inputs.
+disabled so nothing is fused away. Asked for some values by name, a session exposing
+only those runs instead (the others freed as it goes: verify's bounded mode).
+Initializers listed as inputs (old exporters) are weights, not inputs.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class OnnxRuntimeRunner:
         self._order = [o for node in graph.node for o in node.output if o]
         self._heads = [o.name for o in graph.output]
         self._sessions: dict = {}
+        self._subset = None  # (name set, session): see _subset_session
         self._accepted: dict = {}
 
     def input_names(self) -> list[str]:
@@ -126,9 +128,12 @@ class OnnxRuntimeRunner:
     def _value_types(self) -> dict[str, onnx.ValueInfoProto]:
         """Types of every value: the model's value_info, completed by shape inference on a
         weight-free copy of the graph (initializers declared as typed inputs)."""
+        if getattr(self, "_typed", None) is not None:
+            return self._typed
         graph = self.model.graph
         typed = {v.name: v for v in graph.value_info}
         if all(name in typed for name in self._order):
+            self._typed = typed
             return typed
         from modelport.ir.proto import weightless
 
@@ -136,35 +141,57 @@ class OnnxRuntimeRunner:
         try:
             light = onnx.shape_inference.infer_shapes(light)
         except Exception:  # noqa: BLE001 - keep what the model already declares
-            return typed
-        return {v.name: v for v in light.graph.value_info}
+            light = None
+        self._typed = typed if light is None else {v.name: v for v in light.graph.value_info}
+        return self._typed
 
     def _session(self, expose_all: bool):
         if expose_all not in self._sessions:
-            outputs = list(self.model.graph.output)
-            if expose_all:
-                typed = self._value_types()
-                present = set(self._heads)
-                for name in self._order:
-                    if name not in present and name in typed:
-                        self.model.graph.output.append(typed[name])
-                        present.add(name)
-            opts = self.ort.SessionOptions()
-            opts.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            opts.log_severity_level = 3
-            try:
-                raw = self.model.SerializeToString()
-            finally:
-                del self.model.graph.output[:]
-                self.model.graph.output.extend(outputs)
-            try:
-                self._sessions[expose_all] = self.ort.InferenceSession(raw, opts, providers=["CPUExecutionProvider"])
-            except Exception as exc:  # noqa: BLE001 - ORT raises its own types
-                raise VerificationError(f"onnxruntime cannot load the model: {str(exc).splitlines()[0]}") from None
+            self._sessions[expose_all] = self._build(self._order if expose_all else [])
         return self._sessions[expose_all]
 
+    def _subset_session(self, wanted: set[str]):
+        """A session whose graph outputs are the model's heads and those of ``wanted`` it can type:
+        asked for a few values, onnxruntime then frees every other intermediate as it goes, where the
+        all-exposing session keeps each one to the end. The last one built is kept (one name set)."""
+        typed = self._value_types()
+        names = [n for n in self._order if n in wanted and n in typed]
+        key = frozenset(names)
+        if self._subset is None or self._subset[0] != key:
+            self._subset = None  # the previous one goes before the next is built
+            self._subset = (key, self._build(names, arena=False))
+        return self._subset[1]
+
+    def _build(self, extra: list[str], arena: bool = True):
+        """A session exposing the heads and ``extra``; without ``arena`` its run's memory goes back
+        when the run ends (a kept session's arena otherwise holds its peak)."""
+        outputs = list(self.model.graph.output)
+        if extra:
+            typed = self._value_types()
+            present = set(self._heads)
+            for name in extra:
+                if name not in present and name in typed:
+                    self.model.graph.output.append(typed[name])
+                    present.add(name)
+        opts = self.ort.SessionOptions()
+        opts.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        opts.log_severity_level = 3
+        opts.enable_cpu_mem_arena = arena
+        try:
+            raw = self.model.SerializeToString()
+        finally:
+            del self.model.graph.output[:]
+            self.model.graph.output.extend(outputs)
+        try:
+            return self.ort.InferenceSession(raw, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own types
+            raise VerificationError(f"onnxruntime cannot load the model: {str(exc).splitlines()[0]}") from None
+
     def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
-        sess = self._session(expose_all=outputs != "heads")
+        """``outputs`` as names that leave out some of what the model computes: a session exposing only
+        them (``_subset_session``), so that the others are freed as the run goes (verify's bounded mode)."""
+        subset = outputs not in ("all", "heads") and not set(self._order) <= set(outputs)
+        sess = self._subset_session(set(outputs)) if subset else self._session(expose_all=outputs != "heads")
         names = [o.name for o in sess.get_outputs()]
         if outputs not in ("all", "heads"):
             names = [n for n in names if n in set(outputs)]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport.errors import VerificationError
+from modelport.verify.bounded import DEFAULT_BUDGET
 from modelport.verify.tolerance import Tolerance
 
 _TRY_SIZES = (224, 112, 96, 64, 48, 32, 28, 24, 12)
@@ -197,21 +198,36 @@ def _named(shapes: dict, names: list[str]) -> dict[str, tuple]:
     return {names[0]: tuple(shapes[None])}
 
 
+def _diagnose(result, feeds: dict, ref: dict, got: dict, absorbed: dict, ref_ops: dict, candidate, op_of: dict) -> None:
+    """Name the likely cause of ``result``'s first divergence (``verify.diagnose``), in place."""
+    from modelport.verify.diagnose import Context, diagnose_divergence
+
+    row = result.first_divergence
+    name = absorbed.get(row.name, (row.name,))[0]
+    found = diagnose_divergence(Context(
+        name, ref[row.name], got[name], values={**feeds, **got}, ref_values=ref,
+        ref_ops=ref_ops, missing=list(result.missing), node_of=getattr(candidate, "node_of", None),
+        op=op_of.get(name, "")))
+    result.diagnosis, result.cause, result.evidence = found.message, found.cause, found.evidence
+
+
 def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
                    shapes: list[dict[str, tuple]] | None = None, seed: int = 0, tol: Tolerance = Tolerance(),
                    stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
                    extra_shapes: bool = True, progress=None, source: str = "", converted: str = "",
-                   observe=None) -> VerifyReport:
+                   observe=None, memory_budget: int | None = DEFAULT_BUDGET) -> VerifyReport:
     """Compare ``candidate`` against ``reference`` (two Runners) at one or more input shapes.
 
     ``observe(shapes, reference, candidate, feeds, ref, got)``, when given, is called after each
     run with both engines' tensors (the HTML report and ``--save-tensors`` use it). ``shapes``
-    entries may use the key ``None`` for a model's only input.
+    entries may use the key ``None`` for a model's only input. ``memory_budget`` (bytes, None: no
+    limit): where the reference estimates its tensors above it, they are run and compared in
+    chunks under it (``verify.bounded``; ``observe`` is then not called, a note says so).
     """
     import numpy as np
 
+    from modelport.verify import bounded
     from modelport.verify.compare import compare
-    from modelport.verify.diagnose import Context, diagnose_divergence
 
     declared = _declared(reference, candidate, inputs)
     report = VerifyReport(source, converted, input_range=input_range or _auto_range((candidate, reference)),
@@ -249,6 +265,22 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
             continue
         feeds = {k: rng.uniform(*report.input_range, size=s).astype(types.get(k, np.float32))
                  for k, s in run_shapes.items()}
+        sizes = bounded.estimate(reference, run_shapes) if memory_budget is not None else None
+        if sizes and sum(sizes.values()) > memory_budget:  # too big to hold at once: chunk by chunk
+            parts = bounded.chunks(reference.order(), sizes, memory_budget)
+            result, nonfinite = bounded.walk(reference, candidate, feeds, parts, heads, tol, stop_at_first, absorbed,
+                                             detections, followers, lambda f, n: _float64(reference, f, n))
+            if result.first_divergence is not None:
+                ref, got = bounded.diagnosis_values(reference, candidate, feeds, result, absorbed, sizes,
+                                                    memory_budget, nonfinite)
+                _diagnose(result, feeds, ref, got, absorbed, ref_ops, candidate, op_of)
+                del ref, got
+            report.notes.append(bounded.note(len(parts), sum(sizes.values()), memory_budget, observe is not None,
+                                             _fmt(run_shapes)))
+            report.runs.append(ShapeRun(run_shapes, result))
+            if progress:
+                progress()
+            continue
         ref = reference.run(feeds, "all")
         got = candidate.run(feeds, "all")
         missing = [h for h in heads if h not in got and h not in absorbed]
@@ -263,13 +295,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
                 result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections, truth,
                                  followers)
         if result.first_divergence is not None:
-            row = result.first_divergence
-            name = absorbed.get(row.name, (row.name,))[0]
-            found = diagnose_divergence(Context(
-                name, ref[row.name], got[name], values={**feeds, **got}, ref_values=ref,
-                ref_ops=ref_ops, missing=list(result.missing), node_of=getattr(candidate, "node_of", None),
-                op=op_of.get(name, "")))
-            result.diagnosis, result.cause, result.evidence = found.message, found.cause, found.evidence
+            _diagnose(result, feeds, ref, got, absorbed, ref_ops, candidate, op_of)
         report.runs.append(ShapeRun(run_shapes, result))
         if observe:
             observe(run_shapes, reference, candidate, feeds, ref, got)
@@ -283,9 +309,10 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
            to: str = "onnx", optimize: bool = True, seed: int = 0, tol: Tolerance = Tolerance(),
            stop_at_first: bool = False, input_range: tuple[float, float] | None = None,
            extra_shapes: bool = True, progress=None, observe=None, extra: dict | None = None,
-           outputs: list[str] | None = None) -> VerifyReport:
+           outputs: list[str] | None = None, memory_budget: int | None = DEFAULT_BUDGET) -> VerifyReport:
     """Verify ``converted`` (a file of any target; converted on the fly when None) against ``source``;
-    ``outputs`` cuts the source at those nodes (the reference engine runs the same cut)."""
+    ``outputs`` cuts the source at those nodes (the reference engine runs the same cut);
+    ``memory_budget``: see ``verify_runners``."""
     from modelport import targets
     from modelport.convert import load, prepare
     from modelport.fileio import atomic_outputs
@@ -298,7 +325,7 @@ def verify(source: str | Path, converted: str | Path | None = None, params: str 
         shapes = [_named(s, names) for s in shapes]
     kwargs = dict(inputs=inputs, shapes=shapes, seed=seed, tol=tol, stop_at_first=stop_at_first,
                   input_range=input_range, extra_shapes=extra_shapes, progress=progress, source=str(source),
-                  observe=observe)
+                  observe=observe, memory_budget=memory_budget)
     if converted is not None:
         converted = Path(converted)
         target = targets.for_file(converted)
