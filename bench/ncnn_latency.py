@@ -30,7 +30,10 @@ input. After ``--warmup`` runs each, the nets take turns (round robin, so backgr
 hits them alike) for ``--repeat`` timed runs of one extractor extracting every output;
 the table gives the median and best milliseconds, the layer count of each .param (its
 header, Input and Split layers included, as ncnn loads it), the ratio modelport/other of
-the medians (<= 1.0: modelport is as fast) and, for every other converter, the largest
+the medians (<= 1.0: modelport is as fast) and, with ``--rounds R``, the median and the
+2.5-97.5 % range of the R per-round ratios: every round loads each net afresh (new weight
+allocations, the turn order rotated), which is what moves two identical files' timings
+apart by several percent on one machine and, for every other converter, the largest
 absolute difference of its outputs from modelport's (relative to max|modelport|), so a
 faster but wrong model shows.
 """
@@ -72,6 +75,7 @@ class Row:
     error: str = ""
     net: object = None
     times: list = field(default_factory=list)
+    medians: list = field(default_factory=list)  # one per round
     result: list = field(default_factory=list)
 
     @property
@@ -215,11 +219,15 @@ def bench(rows: list[Row], model: Model, warmup: int, repeat: int) -> None:
             row.error = f"run: {exc}"
     live = [r for r in live if not r.error]
     mats = [ncnn.Mat(x).clone() for x in data]
+    times = {id(row): [] for row in live}
     for _ in range(repeat):
         for row in live:
             start = time.perf_counter()
             once(row, mats)
-            row.times.append((time.perf_counter() - start) * 1e3)
+            times[id(row)].append((time.perf_counter() - start) * 1e3)
+    for row in live:
+        row.times += times[id(row)]
+        row.medians.append(float(np.median(times[id(row)])))
 
 
 def diff(row: Row, ref: Row) -> str:
@@ -250,8 +258,14 @@ def print_rows(rows: list[Row]) -> None:
             continue
         med, best = float(np.median(row.times)), float(min(row.times))
         ratio = "-" if row is ref or ref_med is None else f"{ref_med / med:.3f}"
+        spread = ""
+        if row is not ref and len(row.medians) > 1 and len(row.medians) == len(ref.medians):
+            per_round = np.array(ref.medians) / np.array(row.medians)
+            low, mid, high = np.percentile(per_round, [2.5, 50, 97.5])
+            spread = f"{mid:.3f} [{low:.3f}, {high:.3f}]"
         match = "(reference)" if row is ref else diff(row, ref)
-        print(f"{row.model:<17}{row.converter:<14}{layers:>7}{med:>10.2f}{best:>10.2f}{ratio:>9}  {match}", flush=True)
+        print(f"{row.model:<17}{row.converter:<14}{layers:>7}{med:>10.2f}{best:>10.2f}{ratio:>9}{spread:>24}  {match}",
+              flush=True)
 
 
 def models(args, tmp: Path) -> list[Model]:
@@ -279,6 +293,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=50, help="timed runs per net")
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="load every net afresh this many times (another allocation and turn order each time) and "
+                         "give the median and 95%% range of the per-round ratios")
     ap.add_argument("--pnnx", help="pnnx executable (or its venv's bin/pnnx)")
     ap.add_argument("--mxnet2ncnn", help="ncnn's mxnet2ncnn tool (MXNet models)")
     ap.add_argument("--ncnnoptimize", help="ncnn's ncnnoptimize tool, run with flag 0 on mxnet2ncnn's output")
@@ -337,16 +354,18 @@ def main() -> None:
                             convert_ncnnoptimize(args.ncnnoptimize, raw.param, out / "mxnet2ncnn", row)
                         except Exception as exc:  # noqa: BLE001
                             row.error = f"convert: {exc}"
-            for row in rows:
-                if not row.error:
-                    try:
-                        load(row, args.threads)
-                    except Exception as exc:  # noqa: BLE001
-                        row.error = f"load: {exc}"
-            bench(rows, model, args.warmup, args.repeat)
+            for k in range(args.rounds):  # fresh nets each round: new allocations, another turn order
+                order = rows[k % len(rows):] + rows[:k % len(rows)]
+                for row in order:
+                    if not row.error:
+                        try:
+                            load(row, args.threads)
+                        except Exception as exc:  # noqa: BLE001
+                            row.error = f"load: {exc}"
+                bench(order, model, args.warmup, args.repeat)
+                for row in rows:
+                    row.net = None
             print_rows(rows)
-            for row in rows:
-                row.net = None
 
 
 if __name__ == "__main__":
