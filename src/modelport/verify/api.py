@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport.errors import VerificationError
-from modelport.verify.bounded import DEFAULT_BUDGET
-from modelport.verify.tolerance import Tolerance
+from modelport.verify.tolerance import DEFAULT_BUDGET, Tolerance
 
 _TRY_SIZES = (224, 112, 96, 64, 48, 32, 28, 24, 12)
 

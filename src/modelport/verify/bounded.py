@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from modelport.verify.compare import Comparison, compare
+from modelport.verify.tolerance import DEFAULT_BUDGET  # noqa: F401 - where the budget's default lives
 
-DEFAULT_BUDGET = 2 * 2**30  # bytes of reference tensors above which verify goes chunk by chunk
 _CHAIN = 10  # producers followed back from the divergent node's inputs (the preprocessing rules walk <= 9)
 _MISSING = 24  # reference tensors the candidate lacks fetched for the diagnosis when they are too big all
 

@@ -10,3 +10,6 @@ class Tolerance:
     rel_tol: float = 1e-4
     abs_tol: float = 1e-5
     detection_atol: float = 1e-5  # detections (verify.detections): class ids exact, score and box within this
+
+
+DEFAULT_BUDGET = 2 * 2**30  # bytes of reference tensors above which verify goes chunk by chunk (verify.bounded)
