@@ -164,3 +164,18 @@ def test_a_near_tie_among_box_nms_candidates_is_not_a_divergence():
     candidates = mxnet_layout(np.stack([DETS[0], b, DETS[1], DETS[2]]))
     diff = compare_detections(ref, got, "mxnet", "mxnet", candidates=candidates)
     assert diff.ok and len(diff.ties) == 1
+
+
+def test_rows_scoring_alike_at_the_topk_cut_are_a_tie():
+    """box_nms keeps the topk best: two rows of other classes and boxes at the last place with the
+    same score, one in each engine, is noise at the cut, when the candidate's row was a candidate."""
+    cut = np.array([2, 0.5, 0.7, 0.7, 0.8, 0.8], np.float32)
+    other = np.array([0, 0.5, 0.1, 0.6, 0.2, 0.7], np.float32)
+    ref = mxnet_layout(np.stack([DETS[0], DETS[1], DETS[2], cut]))
+    got = mxnet_layout(np.stack([DETS[0], DETS[1], DETS[2], other]))
+    candidates = mxnet_layout(np.stack([DETS[0], DETS[1], DETS[2], cut, other]))
+    assert not compare_detections(ref, got, "mxnet", "mxnet").ok
+    diff = compare_detections(ref, got, "mxnet", "mxnet", candidates=candidates)
+    assert diff.ok and len(diff.ties) == 1
+    high = mxnet_layout(np.stack([DETS[0], DETS[1], other]))  # above the cut: a real difference
+    assert not compare_detections(mxnet_layout(DETS), high, "mxnet", "mxnet", candidates=candidates).ok

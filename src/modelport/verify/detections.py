@@ -18,7 +18,10 @@ either order). A missing and an extra row of the same class whose scores are wit
 tolerance, whose boxes overlap and where the candidate's row is one the reference computed
 and suppressed (MXNet's layout keeps suppressed rows with id -1) are a near tie that
 float32 noise decided (which of two boxes suppresses the other): listed as ties, not as a
-divergence; a decoding error cannot pass as one, its boxes are not the reference's. The detections match
+divergence; a decoding error cannot pass as one, its boxes are not the reference's. So is
+a pair of any classes at the reference's lowest score (the topk cut): which of two rows
+scoring alike there gets in is noise too, when the candidate's row is one the reference
+computed and dropped. The detections match
 when nothing is missing, extra, moved or out of order.
 """
 from __future__ import annotations
@@ -136,6 +139,10 @@ def _match_image(n: int, ref: np.ndarray, got: np.ndarray, dropped: np.ndarray, 
         r = ref[i]
         alike = [j for j in extra if got[j, 0] == r[0] and abs(got[j, 1] - r[1]) <= atol[0]]
         tie = next((j for j in alike if _overlap(r, got[j]) > 0 and _close_to_any(dropped, got[j, 1:], atol)), None)
+        if tie is None and len(ref) and r[1] <= ref[:, 1].min() + atol[0]:
+            # at the cut (topk / keep_top_k): of rows scoring alike there, noise decides which get in
+            tie = next((j for j in extra if abs(got[j, 1] - r[1]) <= atol[0] and _close_to_any(dropped, got[j, 1:], atol)),
+                       None)
         pick = tie if tie is not None else (alike[0] if alike else None)
         if pick is None:
             diff.missing.append((n, r))
