@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import modelport
+from modelport.errors import VerificationError
 from modelport.verify.detections import compare_detections
 from oracle import run_mxnet, run_onnx
 from ssd_support import ATTRIBUTE_CASES, save_ssd, ssd_params, ssd_symbol
@@ -103,3 +104,8 @@ def test_ssd_verifies_in_ncnn_and_opencv_at_two_sizes(tmp_path, target, attrs):
         assert run.comparison is not None and run.comparison.first_divergence is None, run.comparison.first_divergence
         (det,) = [r for r in run.comparison.outputs if r.name == "detection"]
         assert " equal " in det.note and int(det.note.split()[1]) >= 100 and "missing" not in det.note
+        other = SIZES[1] if shape == SIZES[0] else SIZES[0]  # the priors are baked in at the conversion size
+        skipped = modelport.verify(symbol, result.files[0], params, shapes=[other]).runs[0]
+        assert skipped.comparison is None and "fixes other input sizes" in skipped.skipped
+        with pytest.raises(VerificationError, match="fixes other input sizes"):
+            modelport.verify(symbol, result.files[0], params, inputs=other)

@@ -113,6 +113,8 @@ class NcnnRunner:
         if key not in self._accepted:
             ok = all(len(s) >= 2 and s[0] == 1 and len(s) <= 5 for s in shapes.values())
             ok = ok and set(shapes) == set(self._inputs)
+            fixed = self._meta.get("inputs", {})  # modelport converted at these sizes: shapes, priors baked in
+            ok = ok and all(k not in fixed or tuple(fixed[k]) == tuple(v) for k, v in shapes.items())
             if ok:
                 try:
                     self.run({k: np.zeros(s, np.float32) for k, s in shapes.items()}, "heads")

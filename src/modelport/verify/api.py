@@ -82,7 +82,7 @@ def _who_refuses(reference, candidate, shapes) -> str:
         if dims is not None and shape is not None and (
                 len(dims) != len(shape) or any(d is not None and d != s for d, s in zip(dims, shape))):
             return (f"the converted model fixes other input sizes ({name}: "
-                    f"{'x'.join('?' if d is None else str(d) for d in dims)}; --static)")
+                    f"{'x'.join('?' if d is None else str(d) for d in dims)}): convert again at the size to verify")
     refusing = [r.name for r in (reference, candidate) if not r.accepts(shapes)]
     return f"{' and '.join(refusing)} refuse{'s' if len(refusing) == 1 else ''} them"
 
