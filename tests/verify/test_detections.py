@@ -149,7 +149,7 @@ def test_verify_follows_the_graph_from_box_nms_to_its_slices(tmp_path):
     assert runner.inputs_of()["top"] == ["nms_output0"] and runner.inputs_of()["ids"] == ["top"]
     layouts = _detection_layouts(runner, runner.op_of(), runner, {})
     assert layouts["nms_output0"] == ("mxnet", "mxnet")
-    assert _row_followers(runner, {"nms_output0": layouts["nms_output0"]}) == {
+    assert _row_followers(runner.inputs_of(), {"nms_output0": layouts["nms_output0"]}) == {
         "top": "nms_output0", "ids": "nms_output0", "boxes": "nms_output0"}
 
 

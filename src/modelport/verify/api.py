@@ -110,14 +110,12 @@ def _float64(reference, feeds, names: list[str], most: int = 32) -> dict:
     return truth
 
 
-def _row_followers(reference, detections: dict) -> dict[str, str]:
+def _row_followers(edges: dict[str, list[str]], detections: dict) -> dict[str, str]:
     """Tensors the reference computes from a detection output (slices of GluonCV's box_nms rows
-    into ids, scores and boxes), each with the detection output it comes from."""
-    edges = getattr(reference, "inputs_of", None)
-    if not detections or edges is None:
-        return {}
+    into ids, scores and boxes), each with the detection output it comes from; ``edges`` is the
+    reference's ``inputs_of()``."""
     readers: dict[str, list[str]] = {}
-    for tensor, reads in edges().items():
+    for tensor, reads in edges.items():
         for source in reads:
             readers.setdefault(source, []).append(tensor)
     followers: dict[str, str] = {}
@@ -253,8 +251,8 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     heads = reference.head_names()
     ref_ops = reference.op_of()
     detections = _detection_layouts(reference, ref_ops, candidate, op_of)
-    followers = _row_followers(reference, detections)
     edges = reference.inputs_of() if detections and hasattr(reference, "inputs_of") else {}
+    followers = _row_followers(edges, detections)
     for name in [n for n in detections if ref_ops.get(n.removesuffix("_output0")) == "_contrib_box_nms"]:
         if edges.get(name):  # box_nms keeps no suppressed rows: its input holds them, for near ties
             detections[name] = (*detections[name], edges[name][0])
