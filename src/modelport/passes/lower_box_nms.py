@@ -167,16 +167,7 @@ class LowerBoxNMSPass(NodeRewritePass):
         want_record = _used(graph, record)
         e = _Emit(out.name)
         new_out, new_record = self._lower(e, node, data, want_record)
-        for value in e.builder.initializers.values():
-            graph.register_initializer(value)
-        pairs = [(out, new_out)] + ([(record, new_record)] if want_record else [])
-        for old, new in pairs:
-            old.replace_all_uses_with(new, replace_graph_outputs=True)
-        graph.insert_after(node, e.builder.nodes)
-        graph.remove(node, safe=True)
-        for old, new in pairs:
-            name, old.name = old.name, None
-            new.name = name
+        e.replace(graph, node, [(out, new_out)] + ([(record, new_record)] if want_record else []))
         return True
 
     @staticmethod

@@ -64,6 +64,19 @@ class _Emit:
     def ints(self, values) -> ir.Value:
         return self.const(np.asarray(values, I64).reshape(-1), I64)
 
+    def replace(self, graph: ir.Graph, node: ir.Node, pairs: list[tuple[ir.Value, ir.Value]]) -> None:
+        """Put the emitted nodes in ``node``'s place: each (old output, new value) pair's new value
+        takes the old one's readers and name."""
+        for value in self.builder.initializers.values():
+            graph.register_initializer(value)
+        for old, new in pairs:
+            old.replace_all_uses_with(new, replace_graph_outputs=True)
+        graph.insert_after(node, self.builder.nodes)
+        graph.remove(node, safe=True)
+        for old, new in pairs:
+            name, old.name = old.name, None
+            new.name = name
+
 
 def _decode(e: _Emit, loc: ir.Value, anchor: ir.Value, variances, clip: bool) -> ir.Value:
     """(N, A, 4) boxes (module doc), from loc (N, A*4) and anchor (1, A, 4)."""
@@ -122,15 +135,7 @@ class LowerMultiBoxDetectionPass(NodeRewritePass):
         cls_prob, loc, anchor = node.inputs
         y = node.outputs[0]
         e = _Emit(y.name)
-        out = self._lower(e, node, cls_prob, loc, anchor)
-        graph = model.graph
-        for value in e.builder.initializers.values():
-            graph.register_initializer(value)
-        y.replace_all_uses_with(out, replace_graph_outputs=True)
-        graph.insert_after(node, e.builder.nodes)
-        graph.remove(node, safe=True)
-        name, y.name = y.name, None
-        out.name = name
+        e.replace(model.graph, node, [(y, self._lower(e, node, cls_prob, loc, anchor))])
         return True
 
     @staticmethod
