@@ -224,7 +224,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     import numpy as np
 
     from modelport.verify import bounded
-    from modelport.verify.compare import compare
+    from modelport.verify.compare import compare_rechecked
 
     declared = _declared(reference, candidate, inputs)
     report = VerifyReport(source, converted, input_range=input_range or _auto_range((candidate, reference)),
@@ -284,13 +284,8 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
         if missing:
             raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
                                     f"(an output of the source)")
-        result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections,
-                         row_followers=followers)
-        if result.first_divergence is not None:  # is it only float32 rounding? ask the reference for float64
-            truth = _float64(reference, feeds, [r.name for r in result.rows if not r.ok])
-            if truth:
-                result = compare(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections, truth,
-                                 followers)
+        result = compare_rechecked(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections,
+                                   followers, lambda names: _float64(reference, feeds, names))
         if result.first_divergence is not None:
             _diagnose(result, feeds, ref, got, absorbed, ref_ops, candidate, op_of)
         report.runs.append(ShapeRun(run_shapes, result))

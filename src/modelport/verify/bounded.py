@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelport.verify.compare import Comparison, compare
+from modelport.verify.compare import Comparison, compare_rechecked
 from modelport.verify.tolerance import DEFAULT_BUDGET  # noqa: F401 - where the budget's default lives
 
 _CHAIN = 10  # producers followed back from the divergent node's inputs (the preprocessing rules walk <= 9)
@@ -89,12 +89,8 @@ def walk(reference, candidate, feeds: dict, parts: list[list[str]], heads: list[
         if missing:
             raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
                                     f"(an output of the source)")
-        result = compare(ref, got, part, heads, tol, stop_at_first, absorbed, detections, row_followers=followers)
-        if result.first_divergence is not None:
-            truth = float64(feeds, [r.name for r in result.rows if not r.ok])
-            if truth:
-                result = compare(ref, got, part, heads, tol, stop_at_first, absorbed, detections, truth, followers)
-            del truth
+        result = compare_rechecked(ref, got, part, heads, tol, stop_at_first, absorbed, detections, followers,
+                                   lambda names: float64(feeds, names))
         if not first_nonfinite:
             first_nonfinite = next((n for n in part if n in ref and _nonfinite(ref[n])), "")
         del ref, got

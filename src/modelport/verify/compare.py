@@ -236,3 +236,17 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
             if stop_at_first:
                 break
     return result
+
+
+def compare_rechecked(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str], outputs: list[str],
+                      tol: Tolerance, stop_at_first: bool, absorbed: dict, detections: dict, followers: dict,
+                      float64) -> Comparison:
+    """``compare``; when something diverges, once more with ``float64(names)`` (the reference's
+    float64 values of the failing tensors, as many as it can give) as the truth that tells
+    float32 rounding from a divergence."""
+    result = compare(ref, got, order, outputs, tol, stop_at_first, absorbed, detections, row_followers=followers)
+    if result.first_divergence is not None:
+        truth = float64([r.name for r in result.rows if not r.ok])
+        if truth:
+            result = compare(ref, got, order, outputs, tol, stop_at_first, absorbed, detections, truth, followers)
+    return result
