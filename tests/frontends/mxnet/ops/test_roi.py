@@ -1,6 +1,7 @@
 """_contrib_ROIAlign against MXNet: aligned both ways, adaptive and fixed sampling, scales,
 boxes smaller than a bin and partly outside the map; negative batch indices give the documented
-zeros (MXNet's kernel writes them to the wrong place, see the op's docstring)."""
+zeros (MXNet's kernel writes them to the wrong place, see the op's docstring); position_sensitive
+(PS-RoIAlign) for several pooled sizes and group counts, and its channel-count check."""
 import mxnet as mx
 import numpy as np
 import pytest
@@ -33,11 +34,30 @@ def test_roi_align(kw):
     roundtrip_feeds(sym, runs, static=True)
 
 
-def test_position_sensitive_is_refused_naming_the_node():
-    sym = mx.sym.contrib.ROIAlign(mx.sym.var("data"), mx.sym.var("rois"), name="psroi", pooled_size=(3, 3),
+PS_CASES = [dict(pooled_size=pooled, sample_ratio=ratio, aligned=aligned, groups=groups)  # groups: output channels
+            for pooled in [(2, 2), (3, 3), (2, 3)] for groups in (1, 3)
+            for ratio in (-1, 2) for aligned in (False, True)]
+
+
+@pytest.mark.parametrize("kw", PS_CASES, ids=str)
+def test_position_sensitive_bin_reads_its_own_channel_of_the_group(kw):
+    kw = dict(kw)
+    channels = kw.pop("groups") * kw["pooled_size"][0] * kw["pooled_size"][1]
+    sym = mx.sym.contrib.ROIAlign(mx.sym.var("data"), mx.sym.var("rois"), name="psroi", spatial_scale=0.5,
+                                  position_sensitive=True, **kw)
+    rng = np.random.default_rng(1)
+    runs = [{"data": rng.normal(0, 1, (2, channels, 12, 14)).astype(np.float32), "rois": rois(rng, 9, 2, 28)}
+            for _ in range(2)]
+    roundtrip_feeds(sym, runs, static=True)
+
+
+def test_position_sensitive_channels_not_a_multiple_of_the_bins_is_refused_naming_the_node():
+    sym = mx.sym.contrib.ROIAlign(mx.sym.var("data"), mx.sym.var("rois"), name="psroi", pooled_size=(2, 3),
                                   spatial_scale=1.0, position_sensitive=True)
-    with pytest.raises(ConversionError, match="psroi.*position_sensitive"):
-        convert_symbol(sym, {}, {}, input_shapes={"data": (1, 9, 8, 8), "rois": (4, 5)}, dynamic=False)
+    with pytest.raises(mx.base.MXNetError, match="Input channels should be divided"):  # MXNet refuses it too
+        sym.infer_shape(data=(1, 8, 8, 8), rois=(4, 5))
+    with pytest.raises(ConversionError, match="psroi.*8 input channels.*multiple of.*2x3 = 6"):
+        convert_symbol(sym, {}, {}, input_shapes={"data": (1, 8, 8, 8), "rois": (4, 5)}, dynamic=False)
 
 
 def test_negative_batch_index_gives_zero_rows_and_leaves_the_others():

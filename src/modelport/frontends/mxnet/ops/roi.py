@@ -16,7 +16,15 @@ when sample_ratio <= 0. Both ops come from Detectron's kernel:
   zeros, clamping the index to 0 for RoiAlign (which needs a valid one) and zeroing the
   row after with Where. Its other rows are then MXNet's, where MXNet's row 0 may not be.
 
-position_sensitive (R-FCN's PS-RoIAlign) has no ONNX form: refused, naming the node.
+position_sensitive=True (R-FCN's PS-RoIAlign): with K = ph * pw, the output has C / K channels
+and its cell (r, c, i, j) pools only input channel c * K + i * pw + j over bin (i, j) of the
+box, so every bin reads its own channel of the group c. MXNet's shape inference rejects a C
+that is not a multiple of K; so does the converter, naming the node (when C is unknown at
+conversion, the lowering's first Reshape fails at run time instead). Lowering, exact: RoiAlign
+pools all C channels over every bin, (R, C, ph, pw); a Reshape to (R, C / K, K * K) puts group
+c's channel k = i * pw + j at k * K plus the bin's flat index, so the cells wanted are the
+diagonal k * (K + 1), taken with one Gather (axis 2, constant indices) and reshaped to
+(R, C / K, ph, pw). It costs K times the pooling.
 """
 from __future__ import annotations
 
@@ -33,8 +41,12 @@ def roi_align(ctx):
     pooled = ctx.attrs.ints("pooled_size")
     if len(pooled) != 2 or min(pooled) < 1:
         ctx.fail(f"pooled_size {pooled} must be two positive sizes (h, w)")
-    if ctx.attrs.bool("position_sensitive"):
-        ctx.fail("position_sensitive=True (PS-RoIAlign) has no ONNX form")
+    cells = pooled[0] * pooled[1]
+    sensitive = ctx.attrs.bool("position_sensitive")
+    channels = (ctx.dims(data) or [None, None])[1]
+    if sensitive and channels is not None and channels % cells:
+        ctx.fail(f"position_sensitive=True needs the {channels} input channels to be a multiple of "
+                 f"pooled_size {pooled[0]}x{pooled[1]} = {cells}")
     ratio = ctx.attrs.int("sample_ratio")
     mode = "half_pixel" if ctx.attrs.bool("aligned") else "output_half_pixel"
     column = lambda start, end, name: ctx.op("Slice", [rois, ctx.ints([start], f"{name}_s"),  # noqa: E731
@@ -45,5 +57,9 @@ def roi_align(ctx):
                         {"mode": "avg", "output_height": pooled[0], "output_width": pooled[1],
                          "sampling_ratio": max(ratio, 0), "spatial_scale": ctx.attrs.float("spatial_scale"),
                          "coordinate_transformation_mode": mode})
+    if sensitive:  # (R, C, ph, pw) -> (R, C/K, K*K) -> diagonal (R, C/K, K) -> (R, C/K, ph, pw)
+        groups = ctx.op("Reshape", [pooled_out, ctx.ints([0, -1, cells * cells], "groups")])
+        diagonal = ctx.op("Gather", [groups, ctx.ints(np.arange(cells) * (cells + 1), "diagonal")], {"axis": 2})
+        pooled_out = ctx.op("Reshape", [diagonal, ctx.ints([0, -1, *pooled], "cells")])
     valid = ctx.op("Reshape", [ctx.op("GreaterOrEqual", [index, zero]), ctx.ints([-1, 1, 1, 1], "rows")])
     return [ctx.op("Where", [valid, pooled_out, ctx.const(np.float32(0), "fill")])]
