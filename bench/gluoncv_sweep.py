@@ -37,24 +37,27 @@ does not stop the others:
 2. modelport: ``modelport.convert(..., to="onnx", inputs={"data": shape})`` then
    ``modelport.verify(symbol, onnx, params, shapes=[shape, second])`` (second: another
    spatial size for the fully convolutional nets; detection outputs that modelport knows as
-   detections are compared as rows, the rest cell by cell).
+   detections are compared as rows, the rest cell by cell; where the two engines decide a
+   near tie or a threshold differently, verify continues MXNet from the candidate's decision
+   and its notes say where).
 3. MXNet exporter (only with ``--mxnet-exporter``): ``mx.onnx.export_model`` on the same
    files with the same fixed shape, run in onnxruntime and in MXNet on the same random
    input (uniform -1..1); its outputs are compared by modelport's per-tensor rule
    (``modelport.verify.compare.compare_one`` with the default Tolerance, MXNet's float64 run
    as the float32-noise allowance where MXNet can run in float64), cell by cell.
 
-GluonCV's detectors end in ``box_nms`` + slicing into (ids, scores, boxes), which verify
-compares cell by cell: two near-equal scores ranked the other way swap whole rows. So for
-every output triple shaped (N,K,1), (N,K,1), (N,K,4) the sweep also compares the
-detections as rows (``modelport.verify.detections.compare_detections`` on MXNet-layout rows,
-boxes divided by the input's longer side, class ids exact, score and box within
-``ROW_ATOL``), for both columns.
+GluonCV's detectors end in ``box_nms`` + slicing into (ids, scores, boxes). For every
+output triple shaped (N,K,1), (N,K,1), (N,K,4) the sweep also runs MXNet and the converted
+model afresh on verify's inputs (``ShapeRun.feeds``) and compares their final detections
+as rows against MXNet's own result, not the continued one
+(``modelport.verify.detections.compare_detections`` on MXNet-layout rows, boxes divided by
+the input's longer side, class ids exact, score and box within ``ROW_ATOL``), for both
+columns.
 
 The table: architecture, input size (HxW; "+HxW": the second size verified), then for each
-converter "ok" (converts and every output matches at every size, cell by cell), "ok-rows"
-(some detection output differs cell by cell but the detections match as rows and every
-other output matches), "DIFF" (converts, some output diverges) or "FAIL" (no model, or
+converter "ok" (converts and verify matches every tensor at every size), "ok-rows"
+(verify stops somewhere, but the final detections match MXNet's as rows and every other
+output matches), "DIFF" (converts, some output diverges) or "FAIL" (no model, or
 onnxruntime refuses it; the note gives the error, for modelport the unsupported operators
 with their node counts), the worst output cosine and the worst output max|diff| (cell by
 cell; "-" when nothing was compared). Notes: the first divergent tensor and verify's
@@ -308,6 +311,27 @@ def _unsupported_summary(text: str) -> str:
     return "; ".join(lines) if lines else text.splitlines()[0]
 
 
+def _final_detections(symbol: str, params: str, onnx_path, report) -> list[list[dict]]:
+    """Per verified size, the converted model's final outputs against MXNet's own (a fresh run of
+    both on verify's inputs, not the reference verify continued from a near tie) as detections."""
+    from modelport import targets
+    from modelport.runtimes.mxnet_runner import MXNetRunner
+
+    reference = MXNetRunner(symbol, params)
+    candidate = targets.for_file(Path(onnx_path)).runner(Path(onnx_path))
+    heads = reference.head_names()
+    absorbed = candidate.absorbed()
+    survivor = [absorbed.get(h, (h,))[0] for h in heads]
+    out = []
+    for run in report.runs:
+        if run.comparison is None:
+            continue
+        ref, got = reference.run(run.feeds, "heads"), candidate.run(run.feeds, survivor)
+        scale = float(max(run.shapes["data"][2:]))
+        out.append(detection_rows([ref[h] for h in heads], [got[s] for s in survivor], scale))
+    return out
+
+
 def child_modelport(symbol: str, params: str, folder: Path, shapes: list[tuple]) -> dict:
     import modelport
     from modelport.errors import UnsupportedOpsError
@@ -323,19 +347,9 @@ def child_modelport(symbol: str, params: str, folder: Path, shapes: list[tuple])
                 "error": text}
     row = {"converts": True, "onnx": str(result.files[0]), "convert_s": time.perf_counter() - t0,
            "warnings": list(result.warnings)}
-    seen = []
-
-    def observe(run_shapes, reference, candidate, feeds, ref, got):
-        absorbed = candidate.absorbed()
-        heads = reference.head_names()
-        survivor = [absorbed.get(h, (h,))[0] for h in heads]
-        if all(h in ref for h in heads) and all(s in got for s in survivor):
-            scale = float(max(run_shapes["data"][2:]))
-            seen.append(detection_rows([ref[h] for h in heads], [got[s] for s in survivor], scale))
-
     try:
-        report = modelport.verify(symbol, result.files[0], params, shapes=[{"data": s} for s in shapes],
-                                  observe=observe)
+        report = modelport.verify(symbol, result.files[0], params, shapes=[{"data": s} for s in shapes])
+        seen = _final_detections(symbol, params, result.files[0], report)
     except Exception as exc:  # noqa: BLE001
         row.update(matches=False, note=f"verify: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         return row
@@ -359,6 +373,12 @@ def child_modelport(symbol: str, params: str, folder: Path, shapes: list[tuple])
                          f"{', ' + fd.note if fd.note else ''}); outputs off: {', '.join(bad) or 'none'}"
                          f"{'; ' + c.diagnosis.splitlines()[0] if c.diagnosis else ''}")
         runs.append(entry)
+    continued = [n for n in report.notes if "continued from" in n]
+    if continued:
+        row["continued"] = continued
+        points = sum(n.count("continued from") for n in continued)
+        notes.append(f"verify continued MXNet from {points} decision{'s' if points != 1 else ''} the converted "
+                     "model took the other way (near ties, thresholds)")
     outs = [o for r in runs for o in r.get("outputs", [])]
     det = [o["note"] for o in outs if o["note"].startswith("detections")]
     det_runs = [d for d in seen if d]

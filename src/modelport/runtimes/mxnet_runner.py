@@ -159,8 +159,55 @@ class MXNetRunner:
             edges.update(dict.fromkeys(names, reads))
         return edges
 
+    def node_attrs(self) -> dict[str, dict[str, str]]:
+        """Tensor name -> the raw attributes of the node that wrote it (as ``op_of``: a node's name,
+        and ``X_output0`` for the first output of a multi-output node)."""
+        nodes = json.loads(self.symbol.tojson())["nodes"]
+        out = {}
+        for n in nodes:
+            if n["op"] != "null":
+                out[n["name"]] = out[f"{n['name']}_output0"] = dict(n.get("attrs") or {})
+        return out
+
     def run(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         return self._run(feeds, outputs, "float32")
+
+    def run_from(self, feeds: dict[str, np.ndarray], values: dict[str, np.ndarray], outputs="all",
+                 float64: bool = False) -> dict[str, np.ndarray]:
+        """The run with each tensor of ``values`` taken as given instead of computed: its node becomes
+        an input fed that value, so everything downstream is what MXNet computes from it (verify
+        continues from the candidate's side of a near tie). The given tensors are not returned."""
+        doc = json.loads(self.symbol.tojson())
+        nodes = doc["nodes"]
+        index = {n["name"]: i for i, n in enumerate(nodes)}
+        fed = {}
+        for name, value in values.items():
+            node = name[: -len("_output0")] if name not in index and name.endswith("_output0") else name
+            i = index.get(node)
+            if i is None or any(src == i and k > 0 for n in nodes for src, k, *_ in n.get("inputs", [])):
+                raise VerificationError(f"MXNet cannot take '{name}' as given: not the only output read of a node")
+            var = f"{node}__given"
+            nodes[i] = {"op": "null", "name": var, "inputs": []}
+            fed[var] = np.asarray(value)
+        doc["arg_nodes"] = [i for i, n in enumerate(nodes) if n["op"] == "null"]
+        doc.pop("node_row_ptr", None)
+        heads = doc["heads"]  # every node a head too: what only fed the given tensors stays in the graph
+        doc["heads"] = heads + [[i, 0, 0] for i, n in enumerate(nodes) if n["op"] != "null" and [i, 0, 0] not in heads]
+        mx = self.mx
+        with quiet():
+            symbol = mx.sym.load_json(json.dumps(doc))
+        internals = symbol.get_internals()
+        args = set(internals.list_arguments()) | set(internals.list_auxiliary_states())
+        names = [n for n in internals.list_outputs() if n not in args]
+        if outputs not in ("all", "heads"):
+            wanted = set(outputs)
+            names = [n for n in names if tensor_name(n) in wanted]
+        elif outputs == "heads":
+            names = symbol.list_outputs()[: len(heads)]
+        if not names:
+            return {}
+        return self._bind(mx.sym.Group([internals[n] for n in names]), names, {**feeds, **fed},
+                          "float64" if float64 else "float32")
 
     def run_float64(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         """The same run with inputs, weights and so every operator in float64: MXNet's own float32
@@ -178,6 +225,10 @@ class MXNetRunner:
             sym = mx.sym.Group([self.internals[n] for n in names])
         elif outputs == "all":
             sym = mx.sym.Group([self.internals[n] for n in names])
+        return self._bind(sym, names, feeds, dtype)
+
+    def _bind(self, sym, names: list[str], feeds: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
+        mx = self.mx
         reads = set(sym.list_arguments())  # a part that does not depend on an input does not take it
         taken = {k: v for k, v in feeds.items() if k in reads}
         shapes = {k: v.shape for k, v in taken.items()}

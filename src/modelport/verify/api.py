@@ -28,6 +28,7 @@ class ShapeRun:
     shapes: dict[str, tuple]
     comparison: object | None = None  # verify.compare.Comparison
     skipped: str = ""
+    feeds: dict = field(default_factory=dict)  # the inputs both engines ran on
 
 
 @dataclass
@@ -87,13 +88,16 @@ def _who_refuses(reference, candidate, shapes) -> str:
     return f"{' and '.join(refusing)} refuse{'s' if len(refusing) == 1 else ''} them"
 
 
-def _float64(reference, feeds, names: list[str], most: int = 32) -> dict:
+def _float64(reference, feeds, names: list[str], given: dict | None = None, most: int = 32) -> dict:
     """The reference engine's float64 values of ``names`` (MXNet casts weights and inputs), as many as
     it can give: a graph whose later part pins float32 (a Cast, a typed constant) cannot run in
-    float64 as a whole, so on failure each tensor is tried with only what it depends on."""
+    float64 as a whole, so on failure each tensor is tried with only what it depends on.
+    ``given``: tensors taken as given (``verify.decisions``), the same in the float64 run."""
     import numpy as np
 
     run = getattr(reference, "run_float64", None)
+    if given and run is not None:
+        run = getattr(reference, "run_from", None) and (lambda f, n: reference.run_from(f, given, n, float64=True))
     if run is None or not names:
         return {}
     feeds = {k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in feeds.items()}
@@ -131,17 +135,42 @@ def _row_followers(edges: dict[str, list[str]], detections: dict) -> dict[str, s
 
 def _detection_layouts(reference, ref_ops: dict, candidate, cand_ops: dict) -> dict[str, tuple[str, str]]:
     """Tensors either engine wrote with a detection operator, with both layouts (a side without
-    one has MXNet's layout: the ONNX lowering of MultiBoxDetection keeps it row for row)."""
+    one has the other's: the ONNX lowerings of MultiBoxDetection and box_nms keep it row for
+    row)."""
     from modelport.verify.detections import layout_of
 
     out = {}
-    ref_ops = {**ref_ops, **{f"{node}_output0": op for node, op in ref_ops.items()}}  # a multi-output node's first
+    ref_ops = _with_first_outputs(ref_ops)
+    attrs = reference.node_attrs() if hasattr(reference, "node_attrs") else {}
     for name in set(ref_ops) | set(cand_ops):
-        ref_layout = layout_of(reference.name, ref_ops.get(name, ""))
+        ref_layout = layout_of(reference.name, ref_ops.get(name, ""), attrs.get(name))
         got_layout = layout_of(candidate.name, cand_ops.get(name, ""))
         if ref_layout or got_layout:
-            out[name] = (ref_layout or "mxnet", got_layout or "mxnet")
+            out[name] = (ref_layout or got_layout or "mxnet", got_layout or ref_layout or "mxnet")
     return out
+
+
+def _with_first_outputs(ops: dict[str, str]) -> dict[str, str]:
+    """``op_of()`` with each node's name also as ``X_output0`` (a multi-output node's first tensor)."""
+    return {**ops, **{f"{node}_output0": op for node, op in ops.items() if not node.endswith("_output0")}}
+
+
+def _known(reference, candidate, tol: Tolerance):
+    """What the comparison knows besides values (``compare.Known``): absorbed names, detections
+    (with box_nms's input for near ties), their row followers, the reference's decisions."""
+    from modelport.verify.compare import Known
+    from modelport.verify.decisions import decisions_of, explainer
+
+    ref_ops = _with_first_outputs(reference.op_of())
+    detections = _detection_layouts(reference, ref_ops, candidate, candidate.op_of())
+    edges = reference.inputs_of() if hasattr(reference, "inputs_of") else {}
+    followers = _row_followers(edges, detections)
+    for name in [n for n in detections if ref_ops.get(n) in ("_contrib_box_nms", "_contrib_box_non_maximum_suppression")]:
+        if edges.get(name):  # box_nms keeps no suppressed rows: its input holds them, for near ties
+            detections[name] = (*detections[name], edges[name][0])
+    decisions = decisions_of(reference, ref_ops, edges)
+    return Known(candidate.absorbed(), detections, followers, explainer(decisions, tol),
+                 {name: d.inputs for name, d in decisions.items()})
 
 
 def _fmt(shapes: dict[str, tuple]) -> str:
@@ -223,8 +252,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     """
     import numpy as np
 
-    from modelport.verify import bounded
-    from modelport.verify.compare import compare_rechecked
+    from modelport.verify import bounded, decisions
 
     declared = _declared(reference, candidate, inputs)
     report = VerifyReport(source, converted, input_range=input_range or _auto_range((candidate, reference)),
@@ -250,47 +278,45 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
     ref_ops = reference.op_of()
-    detections = _detection_layouts(reference, ref_ops, candidate, op_of)
-    edges = reference.inputs_of() if detections and hasattr(reference, "inputs_of") else {}
-    followers = _row_followers(edges, detections)
-    for name in [n for n in detections if ref_ops.get(n.removesuffix("_output0")) == "_contrib_box_nms"]:
-        if edges.get(name):  # box_nms keeps no suppressed rows: its input holds them, for near ties
-            detections[name] = (*detections[name], edges[name][0])
+    known = _known(reference, candidate, tol)
+    continues = hasattr(reference, "run_from")
     for run_shapes in plan:
         if not (reference.accepts(run_shapes) and candidate.accepts(run_shapes)):
             report.runs.append(ShapeRun(run_shapes, skipped=_who_refuses(reference, candidate, run_shapes)))
             continue
         feeds = {k: rng.uniform(*report.input_range, size=s).astype(types.get(k, np.float32))
                  for k, s in run_shapes.items()}
+        run_from = (lambda values, names, f=feeds: reference.run_from(f, values, names)) if continues else None
+        float64 = lambda names, values, f=feeds: _float64(reference, f, names, values)  # noqa: E731
+        given: dict = {}
         sizes = bounded.estimate(reference, run_shapes) if memory_budget is not None else None
         if sizes and sum(sizes.values()) > memory_budget:  # too big to hold at once: chunk by chunk
             parts = bounded.chunks(reference.order(), sizes, memory_budget)
-            result, nonfinite = bounded.walk(reference, candidate, feeds, parts, heads, tol, stop_at_first, absorbed,
-                                             detections, followers, lambda f, n: _float64(reference, f, n))
+            result, nonfinite = bounded.walk(reference, candidate, feeds, parts, heads, tol, stop_at_first, known,
+                                             float64, run_from, given)
             if result.first_divergence is not None:
                 ref, got = bounded.diagnosis_values(reference, candidate, feeds, result, absorbed, sizes,
-                                                    memory_budget, nonfinite)
+                                                    memory_budget, nonfinite, given)
                 _diagnose(result, feeds, ref, got, absorbed, ref_ops, candidate, op_of)
                 del ref, got
             report.notes.append(bounded.note(len(parts), sum(sizes.values()), memory_budget, observe is not None,
                                              _fmt(run_shapes)))
-            report.runs.append(ShapeRun(run_shapes, result))
-            if progress:
-                progress()
-            continue
-        ref = reference.run(feeds, "all")
-        got = candidate.run(feeds, "all")
-        missing = [h for h in heads if h not in got and h not in absorbed]
-        if missing:
-            raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
-                                    f"(an output of the source)")
-        result = compare_rechecked(ref, got, reference.order(), heads, tol, stop_at_first, absorbed, detections,
-                                   followers, lambda names: _float64(reference, feeds, names))
-        if result.first_divergence is not None:
-            _diagnose(result, feeds, ref, got, absorbed, ref_ops, candidate, op_of)
-        report.runs.append(ShapeRun(run_shapes, result))
-        if observe:
-            observe(run_shapes, reference, candidate, feeds, ref, got)
+        else:
+            ref = reference.run(feeds, "all")
+            got = candidate.run(feeds, "all")
+            missing = [h for h in heads if h not in got and h not in absorbed]
+            if missing:
+                raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
+                                        f"(an output of the source)")
+            result, ref = decisions.compare_continued(ref, got, reference.order(), heads, tol, stop_at_first, known,
+                                                      float64, run_from, given)
+            if result.first_divergence is not None:
+                _diagnose(result, feeds, ref, got, absorbed, ref_ops, candidate, op_of)
+            if observe:
+                observe(run_shapes, reference, candidate, feeds, ref, got)
+        if given:
+            report.notes.append(f"{_fmt(run_shapes)}: " + decisions.note(given, result.rows))
+        report.runs.append(ShapeRun(run_shapes, result, feeds=feeds))
         if progress:
             progress()
     return report

@@ -72,25 +72,31 @@ def note(n_chunks: int, total: int, budget: int, observed: bool, shapes: str) ->
 
 
 def walk(reference, candidate, feeds: dict, parts: list[list[str]], heads: list[str], tol, stop_at_first: bool,
-         absorbed: dict, detections: dict, followers: dict, float64, progress=None) -> tuple[Comparison, str]:
+         known, float64, run_from, given: dict, progress=None) -> tuple[Comparison, str]:
     """Compare chunk by chunk; the merged Comparison (no diagnosis yet) and the first reference
-    tensor holding NaN/inf (for the diagnosis). ``float64(feeds, names)``: api's ``_float64``."""
+    tensor holding NaN/inf (for the diagnosis). ``float64(names, given)``: api's ``_float64``;
+    ``run_from``/``given``: as ``decisions.compare_continued``, shared by the chunks (a chunk after
+    a given tensor is run from it)."""
     from modelport.errors import VerificationError
+    from modelport.verify.decisions import compare_continued
 
     total = Comparison()
     first_nonfinite = ""
     for part in parts:
         inside = set(part)
-        before_nms = [d[2] for n, d in detections.items() if n in inside and len(d) > 2]
-        ref = reference.run(feeds, list(dict.fromkeys([*part, *before_nms])))
-        wanted = [*part, *(absorbed[n][0] for n in part if n in absorbed)]
+        also = [d[2] for n, d in known.detections.items() if n in inside and len(d) > 2]
+        also += [r for n in part for r in known.reads.get(n, [])]
+        names = list(dict.fromkeys([*part, *also]))
+        ref = run_from(dict(given), names) if given and run_from else reference.run(feeds, names)
+        wanted = [*part, *(known.absorbed[n][0] for n in part if n in known.absorbed)]
         got = candidate.run(feeds, list(dict.fromkeys(wanted)))
-        missing = [h for h in heads if h in inside and h not in got and h not in absorbed]
+        missing = [h for h in heads if h in inside and h not in got and h not in known.absorbed]
         if missing:
             raise VerificationError(f"the converted model has no tensor named {', '.join(missing)} "
                                     f"(an output of the source)")
-        result = compare_rechecked(ref, got, part, heads, tol, stop_at_first, absorbed, detections, followers,
-                                   lambda names: float64(feeds, names))
+        chunk_from = (lambda values, wanted_names, n=names: run_from(values, [x for x in n if x in wanted_names])) \
+            if run_from else None
+        result, ref = compare_continued(ref, got, part, heads, tol, stop_at_first, known, float64, chunk_from, given)
         if not first_nonfinite:
             first_nonfinite = next((n for n in part if n in ref and _nonfinite(ref[n])), "")
         del ref, got
@@ -125,9 +131,10 @@ def _nonfinite(a) -> bool:
 
 
 def diagnosis_values(reference, candidate, feeds: dict, result: Comparison, absorbed: dict, sizes: dict[str, int],
-                     budget: int, first_nonfinite: str) -> tuple[dict, dict]:
+                     budget: int, first_nonfinite: str, given: dict | None = None) -> tuple[dict, dict]:
     """(reference values, candidate values) the diagnosis of ``result.first_divergence`` reads,
-    fetched anew; the reference's in its execution order (the NaN/inf rule reads them so)."""
+    fetched anew (the reference from the ``given`` tensors it continued from, if any); the
+    reference's in its execution order (the NaN/inf rule reads them so)."""
     row = result.first_divergence
     name = absorbed.get(row.name, (row.name,))[0]
     node_of = getattr(candidate, "node_of", None)
@@ -151,7 +158,8 @@ def diagnosis_values(reference, candidate, feeds: dict, result: Comparison, abso
     order = list(dict.fromkeys(reference.order()))
     known = set(order)
     wanted = {row.name, first_nonfinite, *lacking, *(n for n in around if n in known)} - {""}
-    ref = reference.run(feeds, [n for n in order if n in wanted])
+    names = [n for n in order if n in wanted and n not in (given or {})]
+    ref = reference.run_from(feeds, given, names) if given else reference.run(feeds, names)
     got = candidate.run(feeds, list(dict.fromkeys([*around, *(absorbed.get(n, (n,))[0] for n in around)])))
     return {n: ref[n] for n in order if n in ref}, got
 

@@ -30,6 +30,7 @@ class TensorResult:
     ok: bool
     is_output: bool = False
     note: str = ""
+    decided: bool = False  # matched as a decision taken the other way (near tie, threshold), not cell by cell
 
 
 @dataclass
@@ -173,8 +174,9 @@ def compare_detection_tensor(name: str, ref: np.ndarray, got: np.ndarray, layout
         return compare_one(name, ref, got, tol, is_output)
     total = diff.matched + len(diff.missing) + len(diff.moved) + len(diff.ties)
     share = diff.matched / total if total else 1.0
+    decided = diff.ok and not compare_one(name, ref, got, tol).ok  # ties or another order: not equal cell by cell
     return TensorResult(name, ref.shape, got.shape, share, diff.max_abs, float("nan"), diff.ok, is_output,
-                        note="detections: " + diff.summary())
+                        note="detections: " + diff.summary(), decided=decided)
 
 
 def _reordered(row: TensorResult, ref: np.ndarray, got: np.ndarray, source: str, tol: Tolerance) -> None:
@@ -183,7 +185,7 @@ def _reordered(row: TensorResult, ref: np.ndarray, got: np.ndarray, source: str,
 
     scale = float(np.max(np.abs(ref))) if ref.size and not special(ref).any() else 0.0
     if not row.note and same_rows(ref, got, max(tol.rel_tol * scale, tol.abs_tol)):
-        row.ok = True
+        row.ok = row.decided = True
         row.note = f"the same rows in another order, as the detections of '{source}' (near-equal scores)"
 
 
@@ -192,7 +194,7 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
             absorbed: dict[str, tuple[str, str]] | None = None,
             detections: dict[str, tuple[str, str]] | None = None,
             truth: dict[str, np.ndarray] | None = None,
-            row_followers: dict[str, str] | None = None) -> Comparison:
+            row_followers: dict[str, str] | None = None, explain=None) -> Comparison:
     """Compare the tensors both engines have, in ``order``; mark the first divergence.
 
     ``absorbed`` (from the passes' provenance): an ``alias`` is compared through its
@@ -204,6 +206,8 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
     ``row_followers``: tensors computed from a detection output (name -> that output): one
     that misses the tolerance cell by cell but holds the reference's rows in another order
     (near-tied detections ranked the other way) matches, with a note.
+    ``explain(name, ref, got, survivor)``: for a tensor that misses the tolerance, a note when it is
+    a decision the candidate took the other way for a reason (``verify.decisions``), else "".
     """
     result = Comparison()
     heads = set(outputs)
@@ -228,6 +232,9 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
             row = compare_one(name, ref[name], got[survivor], tol, name in heads, (truth or {}).get(name))
             if not row.ok and name in (row_followers or {}):
                 _reordered(row, ref[name], got[survivor], row_followers[name], tol)
+            if not row.ok and explain is not None and not row.note:
+                row.note = explain(name, ref, got, survivor)
+                row.ok = row.decided = bool(row.note)
         if survivor != name:
             row.note = row.note or f"as {survivor}"
         result.rows.append(row)
@@ -238,15 +245,27 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[
     return result
 
 
+@dataclass
+class Known:
+    """What verify knows of the tensors besides their values, as ``compare`` takes it: names the
+    passes absorbed, detection outputs with their layouts, their row followers and the
+    explainer of decisions (``verify.decisions``)."""
+    absorbed: dict = field(default_factory=dict)
+    detections: dict = field(default_factory=dict)
+    followers: dict = field(default_factory=dict)
+    explain: object = None
+    reads: dict = field(default_factory=dict)  # name -> other reference tensors its check reads (a decision's operands)
+
+
 def compare_rechecked(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str], outputs: list[str],
-                      tol: Tolerance, stop_at_first: bool, absorbed: dict, detections: dict, followers: dict,
-                      float64) -> Comparison:
+                      tol: Tolerance, stop_at_first: bool, known: Known, float64) -> Comparison:
     """``compare``; when something diverges, once more with ``float64(names)`` (the reference's
     float64 values of the failing tensors, as many as it can give) as the truth that tells
     float32 rounding from a divergence."""
-    result = compare(ref, got, order, outputs, tol, stop_at_first, absorbed, detections, row_followers=followers)
+    args = (tol, stop_at_first, known.absorbed, known.detections)
+    result = compare(ref, got, order, outputs, *args, row_followers=known.followers, explain=known.explain)
     if result.first_divergence is not None:
         truth = float64([r.name for r in result.rows if not r.ok])
         if truth:
-            result = compare(ref, got, order, outputs, tol, stop_at_first, absorbed, detections, truth, followers)
+            result = compare(ref, got, order, outputs, *args, truth, known.followers, known.explain)
     return result

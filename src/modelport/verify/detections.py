@@ -33,10 +33,12 @@ import numpy as np
 # (engine, operator that wrote the tensor) -> layout
 LAYOUTS = {
     ("mxnet", "_contrib_MultiBoxDetection"): "mxnet",
-    ("mxnet", "_contrib_box_nms"): "mxnet",  # GluonCV's (id, score, box) rows, -1 rows for the rest
+    ("mxnet", "_contrib_box_nms"): "mxnet",  # columns as its attributes say (``box_nms_layout``)
+    ("mxnet", "_contrib_box_non_maximum_suppression"): "mxnet",
     ("ncnn", "DetectionOutput"): "ncnn",
     ("opencv-caffe", "DetectionOutput"): "opencv",
 }
+_BOX_NMS = ("_contrib_box_nms", "_contrib_box_non_maximum_suppression")
 
 
 def _mxnet(array: np.ndarray) -> list[np.ndarray]:
@@ -60,15 +62,52 @@ def _opencv(array: np.ndarray) -> list[np.ndarray]:
     return [np.concatenate([a[a[:, 0] == n][:, 1:2] - 1, a[a[:, 0] == n][:, 2:]], axis=1) for n in range(images)]
 
 
+def _columns(array: np.ndarray, spec: str) -> list[np.ndarray]:
+    """box_nms rows whose columns its attributes place (``box_nms_layout``): valid rows are the ones
+    not wholly -1 (box_nms writes -1 over every column of the rows it drops); without an id
+    column every row is class 0; center boxes (x, y, w, h) become corners."""
+    score, coord, ident, fmt = spec.split(",")
+    score, coord, ident = int(score), int(coord), int(ident)
+    if array.ndim < 2 or array.shape[-1] < max(score, coord + 3, ident) + 1:
+        raise ValueError(f"not box_nms rows with columns {spec}: shape {array.shape}")
+    a = np.asarray(array, np.float64).reshape(-1, array.shape[-2], array.shape[-1]) if array.size \
+        else np.zeros((1, 0, array.shape[-1]))
+    out = []
+    for image in a:
+        image = image[~(image == -1).all(axis=1)]
+        box = image[:, coord:coord + 4]
+        if fmt == "center":
+            box = np.concatenate([box[:, :2] - box[:, 2:] / 2, box[:, :2] + box[:, 2:] / 2], axis=1)
+        ids = image[:, ident:ident + 1] if ident >= 0 else np.zeros((len(image), 1))
+        out.append(np.concatenate([ids, image[:, score:score + 1], box], axis=1))
+    return out
+
+
 READERS = {"mxnet": _mxnet, "ncnn": _ncnn, "opencv": _opencv}
 
 
-def layout_of(engine: str, op: str) -> str | None:
-    return LAYOUTS.get((engine, op))
+def box_nms_layout(attrs: dict[str, str]) -> str:
+    """The layout of a box_nms output with these (raw) attributes, MXNet's documented defaults for
+    the absent ones: "mxnet" for GluonCV's (id, score, corner box) rows, else "columns:S,C,I,F"
+    (score_index, coord_start, id_index, out_format)."""
+    from modelport.frontends.mxnet.attrs import Attrs
+
+    a = Attrs("_contrib_box_nms", "", attrs)
+    spec = (a.int("score_index"), a.int("coord_start"), a.int("id_index"), a.str("out_format"))
+    return "mxnet" if spec == (1, 2, 0, "corner") else "columns:" + ",".join(map(str, spec))
+
+
+def layout_of(engine: str, op: str, attrs: dict[str, str] | None = None) -> str | None:
+    layout = LAYOUTS.get((engine, op))
+    if layout and engine == "mxnet" and op in _BOX_NMS and attrs is not None:
+        return box_nms_layout(attrs)
+    return layout
 
 
 def rows(array: np.ndarray, layout: str) -> list[np.ndarray]:
     """Per image, the (K, 6) detections (id, score, xmin, ymin, xmax, ymax) in the engine's order."""
+    if layout.startswith("columns:"):
+        return _columns(array, layout.removeprefix("columns:"))
     return READERS[layout](array)
 
 
@@ -172,8 +211,8 @@ def compare_detections(ref: np.ndarray, got: np.ndarray, ref_layout: str, got_la
     input of GluonCV's box_nms, MXNet's layout), whose suppressed rows a near tie may bring back
     (box_nms itself keeps none of them)."""
     ref_rows, got_rows, dropped = rows(ref, ref_layout), rows(got, got_layout), dropped_rows(ref, ref_layout)
-    if candidates is not None and candidates.ndim >= 2 and candidates.shape[-1] == 6:
-        pool = [c[:, 1:] for c in rows(candidates, "mxnet")]
+    if candidates is not None and candidates.ndim >= 2 and candidates.shape[-1] == ref.shape[-1]:
+        pool = [c[:, 1:] for c in rows(candidates, ref_layout)]
         dropped = [np.concatenate([d, p]) for d, p in zip(dropped, pool)] if dropped else pool
     stacked = np.concatenate(ref_rows) if ref_rows else np.zeros((0, 6))
     top_score = float(np.abs(stacked[:, 1]).max()) if len(stacked) else 0.0
