@@ -70,3 +70,18 @@ class Runner(Protocol):
     def tensor_bytes(self, shapes: dict[str, tuple]) -> dict[str, int]:
         """Bytes of each tensor ``run(feeds, "all")`` would give at these input shapes, estimated without
         running (MXNet's shape inference); tensors whose size is unknown may be left out."""
+
+    # Optional, a reference's (verify looks them up with hasattr/getattr; MXNet's runner has them):
+    # the float32 noise check, the graph followed from detections, and continuing from a decision.
+    def run_float64(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
+        """The same run in float64 (weights and inputs cast); VerificationError where it cannot."""
+
+    def inputs_of(self) -> dict[str, list[str]]:
+        """Tensor name -> the tensors its node reads (weights and inputs left out)."""
+
+    def node_attrs(self) -> dict[str, dict[str, str]]:
+        """Tensor name -> the raw attributes of the node that wrote it."""
+
+    def run_from(self, feeds: dict[str, np.ndarray], values: dict[str, np.ndarray], outputs="all",
+                 float64: bool = False) -> dict[str, np.ndarray]:
+        """The run with the tensors in ``values`` taken as given instead of computed (``verify.decisions``)."""
