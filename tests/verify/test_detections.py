@@ -179,3 +179,79 @@ def test_rows_scoring_alike_at_the_topk_cut_are_a_tie():
     assert diff.ok and len(diff.ties) == 1
     high = mxnet_layout(np.stack([DETS[0], DETS[1], other]))  # above the cut: a real difference
     assert not compare_detections(mxnet_layout(DETS), high, "mxnet", "mxnet", candidates=candidates).ok
+
+
+def test_box_nms_layout_follows_its_attributes():
+    """box_nms's columns are its attributes' (MXNet's defaults where absent): GluonCV's are MXNet's layout."""
+    from modelport.verify.detections import box_nms_layout
+
+    assert box_nms_layout({}) == "columns:1,2,-1,corner"  # MXNet's defaults: no id column
+    assert box_nms_layout({"id_index": "0", "score_index": "1", "coord_start": "2"}) == "mxnet"
+    assert box_nms_layout({"score_index": "0", "coord_start": "1", "id_index": "-1"}) == "columns:0,1,-1,corner"
+    assert box_nms_layout({"id_index": "0", "score_index": "1", "coord_start": "2", "out_format": "center",
+                           "in_format": "center"}) == "columns:1,2,0,center"
+    assert layout_of("mxnet", "_contrib_box_nms", {"score_index": "0", "coord_start": "1"}) == "columns:0,1,-1,corner"
+    assert layout_of("mxnet", "_contrib_box_nms") == "mxnet" and layout_of("mxnet", "Convolution", {}) is None
+
+
+RPN = np.array([[[0.9, 1, 2, 3, 4],
+                 [0.8, 5, 6, 7, 8],
+                 [0.3, 0, 0, 1, 1],
+                 [-1, -1, -1, -1, -1],
+                 [-1, -1, -1, -1, -1]]], np.float32)
+
+
+def test_rpn_rows_are_class_0_and_the_all_minus_1_rows_are_dropped():
+    """(score, box) rows with no id column read as class 0 (id, score, box); rows wholly -1 are not detections."""
+    (got,) = rows(RPN, "columns:0,1,-1,corner")
+    assert np.array_equal(got, np.array([[0, 0.9, 1, 2, 3, 4], [0, 0.8, 5, 6, 7, 8], [0, 0.3, 0, 0, 1, 1]],
+                                        np.float32).astype(np.float64))
+    partly = RPN.copy()
+    partly[0, 3, 0] = 0.1  # a row with a score is a detection, even with -1 coordinates
+    partly[0, 4] = [-0.5, 1, 1, 2, 2]  # and one with a negative score (valid_thresh below 0) and a box
+    assert np.array_equal(rows(partly, "columns:0,1,-1,corner")[0][3:, :2], [[0, np.float32(0.1)], [0, -0.5]])
+    ids = np.array([[[2, 0.7, 1, 1, 2, 2], [-1, -1, -1, -1, -1, -1]]], np.float32)  # (score, box, id) elsewhere
+    assert np.array_equal(rows(ids[..., [1, 2, 3, 4, 5, 0]], "columns:0,1,5,corner")[0], ids[0, :1].astype(np.float64))
+
+
+def test_center_boxes_read_as_corners():
+    """out_format center: (x, y, w, h) becomes (x - w/2, y - h/2, x + w/2, y + h/2)."""
+    center = np.array([[[0.5, 10, 20, 4, 6], [-1, -1, -1, -1, -1]]], np.float32)
+    assert np.array_equal(rows(center, "columns:0,1,-1,center")[0], [[0, 0.5, 8, 17, 12, 23]])
+
+
+def test_real_rpn_style_box_nms_rows_compare_as_detections(tmp_path):
+    """MXNet's own box_nms with (score, box) rows: equal scores in either order match, a moved box does not."""
+    import mxnet as mx
+
+    from modelport.runtimes.mxnet_runner import MXNetRunner
+
+    rng = np.random.default_rng(6)
+    corner = rng.uniform(0, 50, (1, 24, 2))
+    data = np.concatenate([rng.uniform(0.1, 1, (1, 24, 1)), corner, corner + rng.uniform(5, 20, (1, 24, 2))], axis=2)
+    data[0, 5, 1:] = [200, 200, 210, 210]  # two boxes far from the rest, scoring alike
+    data[0, 9, 1:] = [300, 300, 310, 310]
+    data[0, [5, 9], 0] = 0.95
+    nms = mx.sym.contrib.box_nms(mx.sym.var("data"), overlap_thresh=0.5, coord_start=1, score_index=0, id_index=-1,
+                                 name="nms")
+    nms.save(str(tmp_path / "m-symbol.json"))
+    mx.nd.save(str(tmp_path / "m-0000.params"), {})
+    runner = MXNetRunner(tmp_path / "m-symbol.json", tmp_path / "m-0000.params")
+    layout = layout_of("mxnet", runner.op_of()["nms"], runner.node_attrs()["nms_output0"])
+    assert layout == "columns:0,1,-1,corner"
+    assert runner.head_names() == ["nms_output0"]
+    out = runner.run({"data": data.astype(np.float32)})["nms_output0"]
+    valid = ~(out[0] == -1).all(axis=1)
+    assert 2 < valid.sum() < 24 and (out[0, ~valid] == -1).all()  # some suppressed: -1 rows at the end
+    assert len(rows(out, layout)[0]) == valid.sum()
+    tied = np.flatnonzero(out[0, :, 0] == np.float32(0.95))
+    assert len(tied) == 2
+    swapped = out.copy()
+    swapped[0, tied] = out[0, tied[::-1]]
+    assert not np.array_equal(swapped, out)
+    diff = compare_detections(out, swapped, layout, layout)
+    assert diff.ok and diff.matched == valid.sum(), diff.summary()
+    moved = out.copy()
+    moved[0, 1, 1:] += 3.0
+    diff = compare_detections(out, moved, layout, layout)
+    assert not diff.ok and len(diff.moved) == 1, diff.summary()
