@@ -60,7 +60,7 @@ class MXNetRunner:
         arg_names = set(self.symbol.list_arguments()) | set(self.symbol.list_auxiliary_states())
         self._internal_names = [n for n in internals.list_outputs() if n not in arg_names]
         self.internals = internals
-        self._exec_cache: dict = {}
+        self._wide = None  # (symbol, internals) of the float64 run, built on first use
 
     def _load_symbol(self, symbol_path):
         """``mx.sym.load``; when operator nodes share a name, the same symbol with the second and
@@ -177,7 +177,7 @@ class MXNetRunner:
         """The run with each tensor of ``values`` taken as given instead of computed: its node becomes
         an input fed that value, so everything downstream is what MXNet computes from it (verify
         continues from the candidate's side of a near tie). The given tensors are not returned."""
-        doc = json.loads(self.symbol.tojson())
+        doc = self._document(float64)
         nodes = doc["nodes"]
         index = {n["name"]: i for i, n in enumerate(nodes)}
         fed = {}
@@ -211,20 +211,39 @@ class MXNetRunner:
 
     def run_float64(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         """The same run with inputs, weights and so every operator in float64: MXNet's own float32
-        result is this far from the exact one (verify's measure of float32 noise). Raises
-        VerificationError where an operator has no float64 kernel."""
+        result is this far from the exact one (verify's measure of float32 noise). Nodes that make
+        float32 values (``Cast``, ``_arange``, ``zeros``... with ``dtype='float32'``: GluonCV casts
+        an image size to clip boxes) make float64 ones here. Raises VerificationError where an
+        operator has no float64 kernel."""
         return self._run(feeds, outputs, "float64")
+
+    def _document(self, float64: bool) -> dict:
+        """The symbol's JSON; for a float64 run with every ``dtype='float32'`` attribute float64."""
+        doc = json.loads(self.symbol.tojson())
+        if float64:
+            for node in doc["nodes"]:
+                attrs = node.get("attrs") or {}
+                if attrs.get("dtype") in ("float32", "'float32'", "np.float32"):
+                    attrs["dtype"] = "float64"
+        return doc
 
     def _run(self, feeds: dict[str, np.ndarray], outputs, dtype: str) -> dict[str, np.ndarray]:
         mx = self.mx
-        sym = self.internals if outputs != "heads" else self.symbol
-        names = self._internal_names if outputs != "heads" else self.symbol.list_outputs()
+        symbol, internals = self.symbol, self.internals
+        if dtype == "float64":
+            if self._wide is None:
+                with quiet():
+                    wide = mx.sym.load_json(json.dumps(self._document(True)))
+                self._wide = (wide, wide.get_internals())
+            symbol, internals = self._wide
+        sym = internals if outputs != "heads" else symbol
+        names = self._internal_names if outputs != "heads" else symbol.list_outputs()
         if outputs not in ("all", "heads"):
             wanted = set(outputs)
             names = [n for n in self._internal_names if tensor_name(n) in wanted]
-            sym = mx.sym.Group([self.internals[n] for n in names])
+            sym = mx.sym.Group([internals[n] for n in names])
         elif outputs == "all":
-            sym = mx.sym.Group([self.internals[n] for n in names])
+            sym = mx.sym.Group([internals[n] for n in names])
         return self._bind(sym, names, feeds, dtype)
 
     def _bind(self, sym, names: list[str], feeds: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
