@@ -111,6 +111,13 @@ def test_nan_cells_of_every_side_are_left_out_of_the_noise_measure():
     assert not compare_one("t", ref, got, Tolerance(), truth=more).ok
 
 
+def _conv_runner(sym, tmp_path):
+    """MXNet's runner for ``sym`` with random weights, and one random input."""
+    args, aux = random_params(sym, SHAPE)
+    symbol, params = save(sym, SHAPE, tmp_path, args=args, aux=aux)
+    return MXNetRunner(symbol, params), {"data": np.random.default_rng(0).uniform(-1, 1, SHAPE["data"]).astype(np.float32)}
+
+
 def test_float64_values_of_the_part_that_can_run_in_float64(tmp_path):
     """A graph whose later part pins another float type (a float16 constant) cannot run in float64
     as a whole: each wanted tensor is then run with only what it depends on."""
@@ -120,10 +127,7 @@ def test_float64_values_of_the_part_that_can_run_in_float64(tmp_path):
 
     x = mx.sym.Convolution(mx.sym.var("data"), num_filter=4, kernel=(3, 3), name="conv")
     pinned = mx.sym.broadcast_add(x, mx.sym.zeros((1, 1, 1, 1), dtype="float16"), name="pinned")
-    args, aux = random_params(pinned, SHAPE)
-    symbol, params = save(pinned, SHAPE, tmp_path, args=args, aux=aux)
-    runner = MXNetRunner(symbol, params)
-    feeds = {"data": np.random.default_rng(0).uniform(-1, 1, SHAPE["data"]).astype(np.float32)}
+    runner, feeds = _conv_runner(pinned, tmp_path)
     truth = _float64(runner, feeds, ["conv", "pinned"])
     assert set(truth) == {"conv"} and truth["conv"].dtype == np.float64
     assert np.abs(truth["conv"] - runner.run(feeds, ["conv"])["conv"]).max() < 1e-5
@@ -141,10 +145,7 @@ def test_float32_made_in_the_graph_is_float64_in_the_float64_run(tmp_path):
     size = mx.sym.Cast(mx.sym.slice_axis(mx.sym.shape_array(x), axis=0, begin=2, end=3), dtype="float32")
     clipped = mx.sym.broadcast_minimum(x, size, name="clipped")
     out = mx.sym.broadcast_add(clipped, mx.sym.zeros((1, 1, 1, 1), dtype="float32"), name="pinned")
-    args, aux = random_params(out, SHAPE)
-    symbol, params = save(out, SHAPE, tmp_path, args=args, aux=aux)
-    runner = MXNetRunner(symbol, params)
-    feeds = {"data": np.random.default_rng(0).uniform(-1, 1, SHAPE["data"]).astype(np.float32)}
+    runner, feeds = _conv_runner(out, tmp_path)
     truth = _float64(runner, feeds, ["clipped", "pinned"])
     assert set(truth) == {"clipped", "pinned"} and truth["pinned"].dtype == np.float64
     assert np.abs(truth["pinned"] - runner.run(feeds, ["pinned"])["pinned"]).max() < 1e-5
