@@ -99,7 +99,7 @@ ARCHS: dict[str, tuple[tuple[int, int], tuple[int, int] | None, dict]] = {
     "ssd_300_vgg16_atrous_coco": ((300, 300), (256, 352), {}),
     "center_net_resnet18_v1b_coco": ((256, 256), (224, 320), {}),
     "center_net_mobilenetv3_small_duc_coco": ((256, 256), (224, 320), {}),
-    "faster_rcnn_resnet50_v1b_coco": ((320, 320), None, {}),
+    "faster_rcnn_resnet50_v1b_coco": ((320, 320), (256, 352), {}),
     "mask_rcnn_resnet18_v1b_coco": ((320, 320), (256, 352), {}),
     # segmentation
     "fcn_resnet50_voc": ((128, 128), None, SEG(128)),

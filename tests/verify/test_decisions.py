@@ -12,7 +12,7 @@ from modelport.runtimes.mxnet_runner import MXNetRunner
 from modelport.targets.onnx import runner as onnx_runner
 from modelport.verify.api import verify_runners
 from modelport.verify.compare import Known, compare_rechecked
-from modelport.verify.decisions import Decision, compare_continued, explainer, rank_tie, threshold_flip
+from modelport.verify.decisions import Decision, Given, compare_continued, explainer, rank_tie, threshold_flip
 from modelport.verify.tolerance import Tolerance
 
 TOL = Tolerance()
@@ -248,3 +248,60 @@ def test_a_wrong_threshold_in_the_converted_model_is_a_divergence_at_the_mask(tm
     first = report.runs[0].comparison.first_divergence
     assert not report.ok and first is not None and first.name == "mask" and not first.decided
     assert not any("continued from" in n for n in report.notes)
+
+
+# Rule 4: an NMS cascade. A and B overlap (IoU 0.68) with scores 2e-6 apart, B and C overlap (IoU 0.6),
+# A and C do not: from the reference's input MXNet keeps A and C; where the candidate's input (within
+# tolerance) ranks B first, MXNet keeps B alone. A/B pair up as a near tie, C does not.
+CASCADE = np.array([[[0, 0.9, 0.00, 0.0, 1.0, 1.0],   # A
+                     [0, 0.9 - 2e-6, 0.2, 0.0, 1.2, 1.0],  # B
+                     [0, 0.5, 0.45, 0.0, 1.45, 1.0],  # C
+                     [1, 0.3, 5.0, 5.0, 6.0, 6.0]]], np.float32)  # D, another class, far away
+
+
+def nms_runner(tmp_path):
+    """data -> x1 'pre' -> box_nms 'nms' (GluonCV's columns, IoU 0.5), as MXNet runs it."""
+    pre = mx.sym._internal._mul_scalar(mx.sym.var("data"), scalar=1.0, name="pre")
+    nms = mx.sym.contrib.box_nms(pre, overlap_thresh=0.5, coord_start=2, score_index=1, id_index=0, name="nms")
+    nms.save(str(tmp_path / "n-symbol.json"))
+    mx.nd.save(str(tmp_path / "n-0000.params"), {})
+    return MXNetRunner(tmp_path / "n-symbol.json", tmp_path / "n-0000.params")
+
+
+def cascade_case(tmp_path, candidate_output=None):
+    runner = nms_runner(tmp_path)
+    feeds = {"data": CASCADE}
+    ref = runner.run(feeds)
+    noisy = CASCADE.copy()
+    noisy[0, 1, 1] += np.float32(4e-6)  # B now ranks above A: well within the tolerance (9e-5)
+    got = {"pre": noisy, "nms_output0": runner.run({"data": noisy})["nms_output0"] if candidate_output is None
+           else candidate_output}
+    known = Known(detections={"nms_output0": ("mxnet", "mxnet", "pre")}, edges=runner.inputs_of())
+    given = Given()
+    result, used = compare_continued(ref, got, runner.order(), ["nms_output0"], TOL, False, known,
+                                     lambda names, values: {},
+                                     lambda values, names: runner.run_from(feeds, values, names), given)
+    return ref, got, result, used, given
+
+
+def test_an_nms_cascade_decided_by_input_noise_is_the_references_nms_on_the_candidates_input(tmp_path):
+    """Rows that differ beyond pairs of ties (a suppression cascade) are accepted when MXNet's own box_nms on
+    the candidate's input gives the candidate's rows: the input is given, and its note says why."""
+    ref, got, result, used, given = cascade_case(tmp_path)
+    kept = lambda a: sorted(round(float(s), 6) for s in a[0, :, 1] if s >= 0)  # noqa: E731
+    assert kept(ref["nms_output0"]) == [0.3, 0.5, 0.9] and kept(got["nms_output0"]) == [0.3, 0.900002]
+    assert result.ok and list(given) == ["pre"] and np.array_equal(given["pre"], got["pre"])
+    assert np.array_equal(used["nms_output0"], got["nms_output0"])
+    assert "float32 noise decided it" in given.why["pre"]
+
+
+def test_an_nms_result_mxnet_does_not_give_on_the_candidates_input_stays_a_divergence(tmp_path):
+    """A candidate that keeps a row MXNet's box_nms suppresses on the candidate's own input (C beside B)
+    is a divergence at the NMS, and nothing is given."""
+    runner = nms_runner(tmp_path)
+    noisy = CASCADE.copy()
+    noisy[0, 1, 1] += np.float32(4e-6)
+    wrong = runner.run({"data": noisy})["nms_output0"].copy()
+    wrong[0, 2] = CASCADE[0, 2]  # C kept although B suppresses it
+    _, _, result, _, given = cascade_case(tmp_path, wrong)
+    assert not result.ok and result.first_divergence.name == "nms_output0" and given == {}

@@ -170,7 +170,7 @@ def _known(reference, candidate, tol: Tolerance):
             detections[name] = (*detections[name], edges[name][0])
     decisions = decisions_of(reference, ref_ops, edges)
     return Known(candidate.absorbed(), detections, followers, explainer(decisions, tol),
-                 {name: d.inputs for name, d in decisions.items()})
+                 {name: d.inputs for name, d in decisions.items()}, edges)
 
 
 def _fmt(shapes: dict[str, tuple]) -> str:
@@ -288,7 +288,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
                  for k, s in run_shapes.items()}
         run_from = (lambda values, names, f=feeds: reference.run_from(f, values, names)) if continues else None
         float64 = lambda names, values, f=feeds: _float64(reference, f, names, values)  # noqa: E731
-        given: dict = {}
+        given = decisions.Given()
         sizes = bounded.estimate(reference, run_shapes) if memory_budget is not None else None
         if sizes and sum(sizes.values()) > memory_budget:  # too big to hold at once: chunk by chunk
             parts = bounded.chunks(reference.order(), sizes, memory_budget)
@@ -315,7 +315,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
             if observe:
                 observe(run_shapes, reference, candidate, feeds, ref, got)
         if given:
-            report.notes.append(f"{_fmt(run_shapes)}: " + decisions.note(given, result.rows))
+            report.notes.append(f"{_fmt(run_shapes)}: " + decisions.note(given))
         report.runs.append(ShapeRun(run_shapes, result, feeds=feeds))
         if progress:
             progress()

@@ -255,6 +255,7 @@ class Known:
     followers: dict = field(default_factory=dict)
     explain: object = None
     reads: dict = field(default_factory=dict)  # name -> other reference tensors its check reads (a decision's operands)
+    edges: dict = field(default_factory=dict)  # name -> the tensors its node reads (the reference's graph)
 
 
 def compare_rechecked(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str], outputs: list[str],

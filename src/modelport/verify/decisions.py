@@ -23,6 +23,16 @@ before, cell by cell. Each point is named in the report's notes; at most ``MAX_G
 A reference that cannot take a value as given (no ``run_from``, a value of another shape) is
 compared without continuing, as before.
 
+Rule 4, a decision on the candidate's inputs. NMS decides a cascade: where one of two
+overlapping boxes with near-equal scores survives, the boxes each of them would suppress
+differ too, so rows differ beyond pairs of ties. When a detection output or a decision
+(rules 1, 3) still diverges although every tensor its node reads matched, the reference
+engine runs that node again on the candidate's values of those inputs (given as in rule 2);
+if its result then matches the candidate's, the node computes the same thing and the
+difference was its inputs' float32 noise deciding the other way: accepted, the inputs named in
+the notes, and the comparison goes on from there. Otherwise nothing is given and the
+divergence stands.
+
 Rule 3, a ranking tie. Sort indices (``argsort``, ``topk`` giving indices, as ``RANKINGS``
 lists them) that differ from the reference's are accepted when they are distinct valid
 positions and the values they pick from the reference's own input equal the values the
@@ -176,6 +186,51 @@ def explainer(decisions: dict[str, Decision], tol):
     return explain
 
 
+class Given(dict):
+    """Tensor name -> the value the reference took as given; ``why[name]``: the reason, for the notes."""
+
+    def __init__(self):
+        super().__init__()
+        self.why: dict[str, str] = {}
+
+
+def _retry_on_inputs(bad, ref: dict, got: dict, order, heads, tol, known: Known, float64, run_from,
+                     given: Given):
+    """Rule 4 for the divergent row ``bad``: (comparison, reference values) when the reference's
+    node, run on the candidate's values of its inputs, gives the candidate's result; else None."""
+    if bad is None or run_from is None or not (bad.name in known.detections or bad.name in known.reads):
+        return None
+    inputs = [n for n in known.edges.get(bad.name, []) if n not in given]
+    values = {}
+    for name in inputs:
+        value = got.get(known.absorbed.get(name, (name,))[0])
+        if value is None or name not in ref or value.size != ref[name].size:
+            return None
+        values[name] = value.reshape(ref[name].shape).astype(ref[name].dtype)
+    if not values:
+        return None
+    trial = {**given, **values}
+    try:
+        fresh = run_from(trial, [n for n in dict.fromkeys(order) if n in ref and n not in trial])
+    except VerificationError:
+        return None
+    trial_ref = {**ref, **fresh}
+    result = compare_rechecked(trial_ref, got, order, heads, tol, False, known, lambda names: float64(names, trial))
+    row = next((r for r in result.rows if r.name == bad.name), None)
+    if row is None or not row.ok:
+        return None
+    for name, value in values.items():
+        given[name] = value
+        _say(given, name, f"an input of '{bad.name}': the reference's node on the candidate's inputs gives the "
+                          "candidate's result, its inputs' float32 noise decided it")
+    return trial_ref
+
+
+def _say(given: dict, name: str, why: str) -> None:
+    if isinstance(given, Given):
+        given.why[name] = why
+
+
 def compare_continued(ref: dict, got: dict, order: list[str], heads: list[str], tol, stop_at_first: bool,
                       known: Known, float64, run_from, given: dict) -> tuple[Comparison, dict]:
     """``compare_rechecked`` with rule 2: while a decided tensor is not yet given (and fewer than
@@ -190,12 +245,20 @@ def compare_continued(ref: dict, got: dict, order: list[str], heads: list[str], 
         point = next((r.name for r in result.rows if r.decided and r.name not in given and r.name not in refused),
                      None) if run_from is not None and len(given) < MAX_GIVEN else None
         if point is None:
-            return result, ref
+            bad = result.first_divergence
+            retried = None if bad is None or bad.name in refused or len(given) >= MAX_GIVEN else \
+                _retry_on_inputs(bad, ref, got, order, heads, tol, known, float64, run_from, given)
+            if retried is None:
+                return result, ref
+            refused.add(bad.name)  # once: the next divergence, if any, stands
+            ref = retried
+            continue
         value = got.get(known.absorbed.get(point, (point,))[0])
         if value is None or value.size != ref[point].size:
             refused.add(point)
             continue
         given[point] = value.reshape(ref[point].shape).astype(ref[point].dtype)
+        _say(given, point, next((r.note for r in result.rows if r.name == point), "") or "a decision")
         try:
             fresh = run_from(dict(given), [n for n in dict.fromkeys(order) if n in ref and n not in given])
         except VerificationError:
@@ -205,8 +268,8 @@ def compare_continued(ref: dict, got: dict, order: list[str], heads: list[str], 
         ref = {**ref, **fresh}
 
 
-def note(given: dict, rows) -> str:
+def note(given: dict) -> str:
     """The report's note naming where the reference continued from the candidate's values."""
-    why = {r.name: r.note for r in rows if r.name in given}
+    why = getattr(given, "why", {})
     return "; ".join(f"the reference continued from the candidate's '{name}' ({why.get(name, 'a decision')})"
                      for name in given)
