@@ -174,31 +174,37 @@ class MXNetRunner:
 
     def run_from(self, feeds: dict[str, np.ndarray], values: dict[str, np.ndarray], outputs="all",
                  float64: bool = False) -> dict[str, np.ndarray]:
-        """The run with each tensor of ``values`` taken as given instead of computed: its node becomes
-        an input fed that value, so everything downstream is what MXNet computes from it (verify
-        continues from the candidate's side of a near tie). The given tensors are not returned."""
+        """The run with each tensor of ``values`` taken as given instead of computed: its readers read
+        an input fed that value instead (any output of a node: topk's indices beside its values), so
+        everything downstream is what MXNet computes from it (verify continues from the candidate's
+        side of a near tie). The given tensors are not returned."""
         doc = self._document(float64)
         nodes = doc["nodes"]
-        index = {n["name"]: i for i, n in enumerate(nodes)}
-        fed = {}
-        for name, value in values.items():
-            node = name[: -len("_output0")] if name not in index and name.endswith("_output0") else name
-            i = index.get(node)
-            if i is None or any(src == i and k > 0 for n in nodes for src, k, *_ in n.get("inputs", [])):
-                raise VerificationError(f"MXNet cannot take '{name}' as given: not the only output read of a node")
-            var = f"{node}__given"
-            nodes[i] = {"op": "null", "name": var, "inputs": []}
-            fed[var] = np.asarray(value)
-        doc["arg_nodes"] = [i for i, n in enumerate(nodes) if n["op"] == "null"]
+        index = {n["name"]: i for i, n in enumerate(nodes) if n["op"] != "null"}
+        slots = {}  # (node, output) -> the index of the variable given in its place
+        for name in values:
+            node, _, k = name.rpartition("_output")
+            at = (index[name], 0) if name in index else (index.get(node), int(k)) if k.isdigit() else (None, 0)
+            if at[0] is None:
+                raise VerificationError(f"MXNet cannot take '{name}' as given: no node writes it")
+            slots[at] = len(slots)
+        shift = len(slots)
+        remap = lambda e: [slots[e[0], e[1]], 0, *e[2:]] if (e[0], e[1]) in slots else [e[0] + shift, *e[1:]]  # noqa: E731
+        for n in nodes:
+            n["inputs"] = [remap(e) for e in n.get("inputs", [])]
+        heads = [remap(e) for e in doc["heads"]]
+        doc["nodes"] = [{"op": "null", "name": f"{name}__given", "inputs": []} for name in values] + nodes
+        doc["arg_nodes"] = [i for i, n in enumerate(doc["nodes"]) if n["op"] == "null"]
         doc.pop("node_row_ptr", None)
-        heads = doc["heads"]  # every node a head too: what only fed the given tensors stays in the graph
-        doc["heads"] = heads + [[i, 0, 0] for i, n in enumerate(nodes) if n["op"] != "null" and [i, 0, 0] not in heads]
+        # every node a head too: what only fed the given tensors stays in the graph
+        doc["heads"] = heads + [[i, 0, 0] for i, n in enumerate(doc["nodes"]) if n["op"] != "null"]
+        fed = {f"{name}__given": np.asarray(value) for name, value in values.items()}
         mx = self.mx
         with quiet():
             symbol = mx.sym.load_json(json.dumps(doc))
         internals = symbol.get_internals()
         args = set(internals.list_arguments()) | set(internals.list_auxiliary_states())
-        names = [n for n in internals.list_outputs() if n not in args]
+        names = [n for n in internals.list_outputs() if n not in args and tensor_name(n) not in values]
         if outputs not in ("all", "heads"):
             wanted = set(outputs)
             names = [n for n in names if tensor_name(n) in wanted]

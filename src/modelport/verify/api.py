@@ -159,7 +159,7 @@ def _known(reference, candidate, tol: Tolerance):
     """What the comparison knows besides values (``compare.Known``): absorbed names, detections
     (with box_nms's input for near ties), their row followers, the reference's decisions."""
     from modelport.verify.compare import Known
-    from modelport.verify.decisions import decisions_of, explainer
+    from modelport.verify.decisions import MOVES, decisions_of, explainer
 
     ref_ops = _with_first_outputs(reference.op_of())
     detections = _detection_layouts(reference, ref_ops, candidate, candidate.op_of())
@@ -169,8 +169,9 @@ def _known(reference, candidate, tol: Tolerance):
         if edges.get(name):  # box_nms keeps no suppressed rows: its input holds them, for near ties
             detections[name] = (*detections[name], edges[name][0])
     decisions = decisions_of(reference, ref_ops, edges)
+    movers = {name for name, op in ref_ops.items() if op in MOVES.get(reference.name, ())}
     return Known(candidate.absorbed(), detections, followers, explainer(decisions, tol),
-                 {name: d.inputs for name, d in decisions.items()}, edges)
+                 {name: d.inputs for name, d in decisions.items()}, edges, {*detections, *decisions, *movers})
 
 
 def _fmt(shapes: dict[str, tuple]) -> str:

@@ -256,6 +256,7 @@ class Known:
     explain: object = None
     reads: dict = field(default_factory=dict)  # name -> other reference tensors its check reads (a decision's operands)
     edges: dict = field(default_factory=dict)  # name -> the tensors its node reads (the reference's graph)
+    retry: set = field(default_factory=set)  # names a divergence of which is rerun on the candidate's inputs
 
 
 def compare_rechecked(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str], outputs: list[str],

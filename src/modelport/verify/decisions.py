@@ -23,15 +23,18 @@ before, cell by cell. Each point is named in the report's notes; at most ``MAX_G
 A reference that cannot take a value as given (no ``run_from``, a value of another shape) is
 compared without continuing, as before.
 
-Rule 4, a decision on the candidate's inputs. NMS decides a cascade: where one of two
+Rule 4, a node on the candidate's inputs. NMS decides a cascade: where one of two
 overlapping boxes with near-equal scores survives, the boxes each of them would suppress
-differ too, so rows differ beyond pairs of ties. When a detection output or a decision
-(rules 1, 3) still diverges although every tensor its node reads matched, the reference
-engine runs that node again on the candidate's values of those inputs (given as in rule 2);
-if its result then matches the candidate's, the node computes the same thing and the
-difference was its inputs' float32 noise deciding the other way: accepted, the inputs named in
-the notes, and the comparison goes on from there. Otherwise nothing is given and the
-divergence stands.
+differ too, so rows differ beyond pairs of ties. And a node that only moves values
+(``MOVES``: a slice, a reshape, a concat...) adds no rounding of its own, yet a slice of an
+accepted tensor can miss the tolerance, which is relative to its own (smaller) largest value,
+by the error it inherits. When a detection output, a decision (rules 1, 3) or such a mover
+diverges although every tensor its node reads matched, the reference engine runs that node
+again on the candidate's values of those inputs (given as in rule 2); if its result then
+matches the candidate's, the node computes the same thing and the difference was its inputs'
+float32 noise: accepted, the inputs named in the notes, and the comparison goes on from
+there. Otherwise nothing is given and the divergence stands. Nodes that compute (a
+convolution) are never excused this way: their accumulated error is the float64 check's.
 
 Rule 3, a ranking tie. Sort indices (``argsort``, ``topk`` giving indices, as ``RANKINGS``
 lists them) that differ from the reference's are accepted when they are distinct valid
@@ -60,6 +63,13 @@ DECISIONS = {
 }
 
 
+# engine -> operators that only move, select or repeat values (rule 4), by the reference's op names
+MOVES = {"mxnet": frozenset({
+    "slice_axis", "slice", "_slice", "crop", "Crop", "slice_like", "Reshape", "reshape", "reshape_like",
+    "Flatten", "flatten", "expand_dims", "squeeze", "transpose", "SwapAxis", "swapaxes", "Concat", "concat",
+    "stack", "SliceChannel", "split", "_split_v2", "where", "take", "pick", "gather_nd", "tile", "repeat",
+    "reverse", "flip", "broadcast_to", "broadcast_like", "broadcast_axis", "broadcast_axes", "_copy", "identity",
+    "BlockGrad", "stop_gradient"})}
 # (engine, operator) -> the operator's name in MXNet's attribute table (its axis attribute's default)
 RANKINGS = {("mxnet", "argsort"): "argsort", ("mxnet", "topk"): "topk"}
 
@@ -78,10 +88,12 @@ def decisions_of(reference, ref_ops: dict[str, str], edges: dict[str, list[str]]
     out = {}
     for name, op in ref_ops.items():
         reads = edges.get(name, [])
-        if (reference.name, op) in RANKINGS and len(reads) == 1:
-            ranking = _ranking(RANKINGS[reference.name, op], name, attrs.get(name, {}))
-            if ranking is not None:
-                out[name] = Decision(None, list(reads), None, ranking[0])
+        if (reference.name, op) in RANKINGS:
+            ranking = None if name.endswith("_output0") else _ranking(RANKINGS[reference.name, op], name,
+                                                                       attrs.get(name, {}))
+            tensor = name + ranking[1] if ranking is not None else ""
+            if ranking is not None and len(edges.get(tensor, [])) == 1:
+                out[tensor] = Decision(None, list(edges[tensor]), None, ranking[0])
             continue
         how = DECISIONS.get((reference.name, op))
         if how is None or len(reads) != (1 if how[1] else 2):
@@ -96,15 +108,17 @@ def decisions_of(reference, ref_ops: dict[str, str], edges: dict[str, list[str]]
 
 
 def _ranking(op: str, name: str, raw: dict[str, str]):
-    """(axis,) of a ranking node whose tensor holds indices, None otherwise (topk giving values or a mask)."""
+    """(axis, the suffix of the node's indices tensor) of a ranking node that gives indices ("" for its only
+    output, "_output1" for topk's ret_typ='both'), None otherwise (topk giving values or a mask)."""
     from modelport.errors import ConversionError
     from modelport.frontends.mxnet.attrs import Attrs
 
     try:
         a = Attrs(op, name, raw)
-        if op == "topk" and a.str("ret_typ") != "indices":
+        kind = a.str("ret_typ") if op == "topk" else "indices"
+        if kind not in ("indices", "both"):
             return None
-        return (a.optional("axis", "int"),)
+        return a.optional("axis", "int"), "_output1" if kind == "both" else ""
     except ConversionError:
         return None
 
@@ -198,7 +212,7 @@ def _retry_on_inputs(bad, ref: dict, got: dict, order, heads, tol, known: Known,
                      given: Given):
     """Rule 4 for the divergent row ``bad``: (comparison, reference values) when the reference's
     node, run on the candidate's values of its inputs, gives the candidate's result; else None."""
-    if bad is None or run_from is None or not (bad.name in known.detections or bad.name in known.reads):
+    if bad is None or run_from is None or bad.name not in known.retry:
         return None
     inputs = [n for n in known.edges.get(bad.name, []) if n not in given]
     values = {}
