@@ -306,3 +306,40 @@ def test_an_nms_result_mxnet_does_not_give_on_the_candidates_input_stays_a_diver
     wrong[0, 2] = CASCADE[0, 2]  # C kept although B suppresses it
     _, _, result, _, given = cascade_case(tmp_path, wrong)
     assert not result.ok and result.first_divergence.name == "nms_output0" and given == {}
+
+
+def slice_case(tmp_path, wrong_column: bool):
+    """data (1, 4) -> softmax 'p' -> its last column 's' (MXNet); the candidate's 'p' off by 3e-5 in that column
+    (within p's tolerance, 1e-4 x max|p|, not within s's, 1e-4 x max|s|), its 's' the slice of its own 'p'
+    (or, ``wrong_column``, of another column)."""
+    p = mx.sym.softmax(mx.sym.var("data"), axis=-1, name="p")
+    s = mx.sym.slice_axis(p, axis=1, begin=3, end=4, name="s")
+    s.save(str(tmp_path / "s-symbol.json"))
+    mx.nd.save(str(tmp_path / "s-0000.params"), {})
+    runner = MXNetRunner(tmp_path / "s-symbol.json", tmp_path / "s-0000.params")
+    feeds = {"data": np.array([[3.0, 1.0, 0.5, -1.0]], np.float32)}
+    ref = runner.run(feeds)
+    noisy = ref["p"].copy()
+    noisy[0, 3] += np.float32(3e-5)
+    got = {"p": noisy, "s": noisy[:, 2:3] if wrong_column else noisy[:, 3:4]}
+    known = Known(edges=runner.inputs_of(), retry={"s"})
+    given = Given()
+    result, _ = compare_continued(ref, got, runner.order(), ["s"], TOL, False, known, lambda names, values: {},
+                                  lambda values, names: runner.run_from(feeds, values, names), given)
+    return ref, result, given
+
+
+def test_a_slice_missing_its_own_tolerance_by_inherited_noise_is_the_references_slice_of_the_candidates_input(
+        tmp_path):
+    """A node that only moves values, whose output misses its own tolerance by the noise its accepted input
+    carries, is accepted when MXNet's node on the candidate's input gives the candidate's output."""
+    ref, result, given = slice_case(tmp_path, wrong_column=False)
+    allowance = lambda a: max(float(np.abs(a).max()) * TOL.rel_tol, TOL.abs_tol)  # noqa: E731
+    assert allowance(ref["s"]) < 3e-5 < allowance(ref["p"])  # the premise: s alone would fail, p passes
+    assert result.ok and list(given) == ["p"] and "an input of 's'" in given.why["p"]
+
+
+def test_a_slice_of_the_wrong_column_stays_a_divergence(tmp_path):
+    """The same slice taken from another column is no inherited noise: the divergence stands, nothing given."""
+    _, result, given = slice_case(tmp_path, wrong_column=True)
+    assert not result.ok and result.first_divergence.name == "s" and dict(given) == {}
