@@ -245,6 +245,45 @@ def _say(given: dict, name: str, why: str) -> None:
         given.why[name] = why
 
 
+class _Float64Memo:
+    """``float64(names, given)`` remembered across the rounds of ``compare_continued`` (each float64 run of a
+    large model takes minutes): a value computed with some tensors given stays valid for another set
+    of given tensors unless it lies downstream (``edges``) of one in only one of the two sets."""
+
+    def __init__(self, float64, edges: dict[str, list[str]]):
+        self.float64, self.memo = float64, {}  # name -> (value or None, the given names it was computed with)
+        self.readers: dict[str, list[str]] = {}
+        for tensor, reads in edges.items():
+            for source in reads:
+                self.readers.setdefault(source, []).append(tensor)
+        self.after: dict[str, set[str]] = {}
+
+    def _downstream(self, point: str) -> set[str]:
+        if point not in self.after:
+            seen, stack = set(), [point]
+            while stack:
+                for reader in self.readers.get(stack.pop(), []):
+                    if reader not in seen:
+                        seen.add(reader)
+                        stack.append(reader)
+            self.after[point] = seen
+        return self.after[point]
+
+    def __call__(self, names: list[str], given: dict) -> dict:
+        now = frozenset(given)
+        def fresh(n: str) -> bool:
+            if n not in self.memo:
+                return False
+            changed = self.memo[n][1] ^ now
+            return not changed or (bool(self.readers) and not any(n in self._downstream(p) for p in changed))
+
+        wanted = [n for n in names if not fresh(n)]
+        if wanted:
+            values = self.float64(wanted, dict(given))
+            self.memo.update({n: (values.get(n), now) for n in wanted})
+        return {n: self.memo[n][0] for n in names if self.memo[n][0] is not None}
+
+
 def compare_continued(ref: dict, got: dict, order: list[str], heads: list[str], tol, stop_at_first: bool,
                       known: Known, float64, run_from, given: dict) -> tuple[Comparison, dict]:
     """``compare_rechecked`` with rule 2: while a decided tensor is not yet given (and fewer than
@@ -253,6 +292,7 @@ def compare_continued(ref: dict, got: dict, order: list[str], heads: list[str], 
     place; ``float64(names, given)`` the float64 truth of the same continued run. Returns the
     comparison and the reference's values it was made with."""
     refused: set[str] = set()
+    float64 = _Float64Memo(float64, known.edges)
     while True:
         result = compare_rechecked(ref, got, order, heads, tol, stop_at_first, known,
                                    lambda names: float64(names, dict(given)))
