@@ -343,3 +343,25 @@ def test_a_slice_of_the_wrong_column_stays_a_divergence(tmp_path):
     """The same slice taken from another column is no inherited noise: the divergence stands, nothing given."""
     _, result, given = slice_case(tmp_path, wrong_column=True)
     assert not result.ok and result.first_divergence.name == "s" and dict(given) == {}
+
+
+def test_float64_truths_are_reused_upstream_of_a_newly_given_tensor_and_recomputed_downstream():
+    """Across continuation rounds a float64 value is computed again only when a tensor given in one round and
+    not the other lies upstream of it (edges a -> b -> c, d apart)."""
+    from modelport.verify.decisions import _Float64Memo
+
+    calls = []
+
+    def float64(names, given):
+        calls.append((sorted(names), sorted(given)))
+        return {n: np.float64(len(given)) for n in names}
+
+    memo = _Float64Memo(float64, {"b": ["a"], "c": ["b"], "d": []})
+    assert memo(["a", "c", "d"], {}) == {"a": 0.0, "c": 0.0, "d": 0.0}
+    assert memo(["a", "c", "d"], {"b": 1}) == {"a": 0.0, "c": 1.0, "d": 0.0}
+    assert calls == [(["a", "c", "d"], []), (["c"], ["b"])]
+    assert memo(["c"], {"b": 1}) == {"c": 1.0} and len(calls) == 2
+    blind = _Float64Memo(float64, {})
+    blind(["a"], {})
+    blind(["a"], {"b": 1})
+    assert len(calls) == 4  # without edges nothing is known to be upstream: computed again
