@@ -134,9 +134,10 @@ def test_float64_values_of_the_part_that_can_run_in_float64(tmp_path):
 
 
 def test_float32_made_in_the_graph_is_float64_in_the_float64_run(tmp_path):
-    """Nodes that make float32 values (a Cast of an image size, a float32 constant: GluonCV's
-    box clipping, YOLOv3's grid) make float64 ones in the float64 run, so the tensors after them
-    have a float64 truth, equal to MXNet's float32 result within its rounding."""
+    """Nodes that make float32 values (a Cast of an image size, a float32 constant, argsort's indices by
+    default: GluonCV's box clipping, YOLOv3's grid, Mask R-CNN's RoI order) make float64 ones in the
+    float64 run, so the tensors after them have a float64 truth, equal to MXNet's float32 result
+    within its rounding."""
     import mxnet as mx
 
     from modelport.verify.api import _float64
@@ -144,8 +145,9 @@ def test_float32_made_in_the_graph_is_float64_in_the_float64_run(tmp_path):
     x = mx.sym.Convolution(mx.sym.var("data"), num_filter=4, kernel=(3, 3), name="conv")
     size = mx.sym.Cast(mx.sym.slice_axis(mx.sym.shape_array(x), axis=0, begin=2, end=3), dtype="float32")
     clipped = mx.sym.broadcast_minimum(x, size, name="clipped")
-    out = mx.sym.broadcast_add(clipped, mx.sym.zeros((1, 1, 1, 1), dtype="float32"), name="pinned")
+    pinned = mx.sym.broadcast_add(clipped, mx.sym.zeros((1, 1, 1, 1), dtype="float32"), name="pinned")
+    out = mx.sym.broadcast_add(pinned, mx.sym.argsort(x, axis=-1), name="ranked")  # float32 indices by default
     runner, feeds = _conv_runner(out, tmp_path)
-    truth = _float64(runner, feeds, ["clipped", "pinned"])
-    assert set(truth) == {"clipped", "pinned"} and truth["pinned"].dtype == np.float64
-    assert np.abs(truth["pinned"] - runner.run(feeds, ["pinned"])["pinned"]).max() < 1e-5
+    truth = _float64(runner, feeds, ["clipped", "pinned", "ranked"])
+    assert set(truth) == {"clipped", "pinned", "ranked"} and truth["ranked"].dtype == np.float64
+    assert np.abs(truth["ranked"] - runner.run(feeds, ["ranked"])["ranked"]).max() < 1e-5

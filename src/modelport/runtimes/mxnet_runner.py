@@ -31,6 +31,12 @@ def _mx():
     return mx
 
 
+# operators whose ``dtype`` attribute is float32 when absent (MXNet 1.9.1): argsort's and topk's indices, ranges,
+# constants; a float64 run gives them float64
+_FLOAT32_BY_DEFAULT = frozenset({"argsort", "topk", "one_hot", "_arange", "_contrib_arange_like", "_linspace",
+                                 "_zeros", "_ones", "_full", "_eye"})
+
+
 def tensor_name(internal: str) -> str:
     return internal[: -len("_output")] if internal.endswith("_output") else internal
 
@@ -218,8 +224,8 @@ class MXNetRunner:
     def run_float64(self, feeds: dict[str, np.ndarray], outputs="all") -> dict[str, np.ndarray]:
         """The same run with inputs, weights and so every operator in float64: MXNet's own float32
         result is this far from the exact one (verify's measure of float32 noise). Nodes that make
-        float32 values (``Cast``, ``_arange``, ``zeros``... with ``dtype='float32'``: GluonCV casts
-        an image size to clip boxes) make float64 ones here. Raises VerificationError where an
+        float32 values (``Cast``, ``_arange``, ``zeros``... with ``dtype='float32'``, argsort's
+        indices by default: GluonCV casts an image size to clip boxes) make float64 ones here. Raises VerificationError where an
         operator has no float64 kernel."""
         return self._run(feeds, outputs, "float64")
 
@@ -228,8 +234,9 @@ class MXNetRunner:
         doc = json.loads(self.symbol.tojson())
         if float64:
             for node in doc["nodes"]:
-                attrs = node.get("attrs") or {}
-                if attrs.get("dtype") in ("float32", "'float32'", "np.float32"):
+                attrs = node.setdefault("attrs", {})
+                if attrs.get("dtype") in ("float32", "'float32'", "np.float32") or (
+                        "dtype" not in attrs and node["op"] in _FLOAT32_BY_DEFAULT):
                     attrs["dtype"] = "float64"
         return doc
 
