@@ -52,7 +52,10 @@ model afresh on verify's inputs (``ShapeRun.feeds``) and compares their final de
 as rows against MXNet's own result, not the continued one
 (``modelport.verify.detections.compare_detections`` on MXNet-layout rows, boxes divided by
 the input's longer side, class ids exact, score and box within ``ROW_ATOL``), for both
-columns.
+columns. Where rows differ (a two-stage detector's NMS cascades over thousands of
+near-equal random-weight boxes), MXNet's own float64 run is compared with its float32 one
+the same way: rows differing from MXNet by at most ``NOISE_ROWS`` times as many as MXNet's
+own float64 result does are float32 noise, and the note gives both counts.
 
 The table: architecture, input size (HxW; "+HxW": the second size verified), then for each
 converter "ok" (converts and verify matches every tensor at every size), "ok-rows"
@@ -78,6 +81,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXPORTER_OPSET = 13  # the newest opset MXNet 1.9.1's exporter was written for (its default: onnx's newest)
 ROW_ATOL = 1e-4  # detections as rows: score and box (divided by the input's longer side) within this
+NOISE_ROWS = 2  # rows differing from MXNet float32: at most this many times as many as MXNet's own float64 run
 
 # name -> (H, W), second (H, W) or None, extra get_model keyword arguments
 SEG = lambda s: {"crop_size": s}  # noqa: E731 - segmentation heads resize to crop_size: the input size
@@ -302,7 +306,7 @@ def detection_rows(ref: list, got: list, scale: float) -> list[dict]:
         diff = compare_detections(as_rows[0], as_rows[1], "mxnet", "mxnet", ROW_ATOL)
         total = diff.matched + len(diff.missing) + len(diff.moved) + len(diff.ties)
         out.append({"ok": diff.ok, "summary": diff.summary(), "share": diff.matched / total if total else 1.0,
-                    "first": i})
+                    "first": i, "differ": len(diff.missing) + len(diff.extra) + len(diff.moved)})
     return out
 
 
@@ -328,7 +332,14 @@ def _final_detections(symbol: str, params: str, onnx_path, report) -> list[list[
             continue
         ref, got = reference.run(run.feeds, "heads"), candidate.run(run.feeds, survivor)
         scale = float(max(run.shapes["data"][2:]))
-        out.append(detection_rows([ref[h] for h in heads], [got[s] for s in survivor], scale))
+        rows = detection_rows([ref[h] for h in heads], [got[s] for s in survivor], scale)
+        if rows and not all(t["ok"] for t in rows):  # how far MXNet's own float64 run is, by the same measure
+            wide = reference.run_float64({k: v.astype("float64") for k, v in run.feeds.items()}, "heads")
+            own = detection_rows([ref[h] for h in heads], [wide[h].astype("float32") for h in heads], scale)
+            for t, o in zip(rows, own):
+                t.update(f64_differ=o["differ"], f64_summary=o["summary"],
+                         noise=t["differ"] <= NOISE_ROWS * o["differ"])
+        out.append(rows)
     return out
 
 
@@ -386,8 +397,10 @@ def child_modelport(symbol: str, params: str, folder: Path, shapes: list[tuple])
         triples = {i for d in det_runs for t in d for i in range(t.get("first", 0), t.get("first", 0) + 3)}
         others_ok = all(o["ok"] for r in runs for k, o in enumerate(r.get("outputs", [])) if k not in triples)
         row["rows"] = det_runs
-        row["rows_ok"] = others_ok and all(t["ok"] for d in det_runs for t in d)
-        notes.append("as detections: " + " | ".join(t["summary"] for d in det_runs for t in d))
+        row["rows_ok"] = others_ok and all(t["ok"] or t.get("noise") for d in det_runs for t in d)
+        notes.append("as detections: " + " | ".join(
+            t["summary"] + (f" (MXNet's own float64 run: {t['f64_differ']} rows differ)" if "f64_differ" in t else "")
+            for d in det_runs for t in d))
     row.update(matches=bool(report.ok) and all(o["ok"] for o in outs) and bool(outs), runs=runs,
                cosine=min((o["cosine"] for o in outs), default=None),
                max_abs=max((o["max_abs"] for o in outs), default=None),
