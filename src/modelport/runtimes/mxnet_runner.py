@@ -33,7 +33,7 @@ def _mx():
 
 # operators whose ``dtype`` attribute is float32 when absent (MXNet 1.9.1): argsort's and topk's indices, ranges,
 # constants; a float64 run gives them float64
-_FLOAT32_BY_DEFAULT = frozenset({"argsort", "topk", "one_hot", "_arange", "_contrib_arange_like", "_linspace",
+_FLOAT32_BY_DEFAULT = frozenset({"argsort", "topk", "one_hot", "_arange", "_linspace",
                                  "_zeros", "_ones", "_full", "_eye"})
 
 
