@@ -100,7 +100,7 @@ ARCHS: dict[str, tuple[tuple[int, int], tuple[int, int] | None, dict]] = {
     "yolo3_darknet53_coco": ((320, 320), (256, 352), {}),
     "ssd_300_mobilenet1.0_lite_coco": ((300, 300), (256, 352), {}),
     "ssd_512_mobilenet1.0_coco": ((512, 512), (384, 448), {}),
-    "ssd_300_vgg16_atrous_coco": ((300, 300), (256, 352), {}),
+    "ssd_300_vgg16_atrous_coco": ((300, 300), (288, 352), {}),  # MXNet itself refuses 256x352 (VGG atrous)
     "center_net_resnet18_v1b_coco": ((256, 256), (224, 320), {}),
     "center_net_mobilenetv3_small_duc_coco": ((256, 256), (224, 320), {}),
     "faster_rcnn_resnet50_v1b_coco": ((320, 320), (256, 352), {}),
