@@ -210,22 +210,23 @@ class Given(dict):
 
 def _retry_on_inputs(bad, ref: dict, got: dict, order, heads, tol, known: Known, float64, run_from,
                      given: Given):
-    """Rule 4 for the divergent row ``bad``: (comparison, reference values) when the reference's
-    node, run on the candidate's values of its inputs, gives the candidate's result; else None."""
+    """Rule 4 for the divergent row ``bad``: the reference's values with its inputs given (filled into
+    ``given``) when the reference's node, run on the candidate's values of its inputs, gives the
+    candidate's result; else None (nothing given)."""
     if bad is None or run_from is None or bad.name not in known.retry:
         return None
     inputs = [n for n in known.edges.get(bad.name, []) if n not in given]
     values = {}
     for name in inputs:
-        value = got.get(known.absorbed.get(name, (name,))[0])
-        if value is None or name not in ref or value.size != ref[name].size:
+        value = _as_reference(got, ref, name, known)
+        if value is None:
             return None
-        values[name] = value.reshape(ref[name].shape).astype(ref[name].dtype)
+        values[name] = value
     if not values:
         return None
     trial = {**given, **values}
     try:
-        fresh = run_from(trial, [n for n in dict.fromkeys(order) if n in ref and n not in trial])
+        fresh = run_from(trial, _not_given(order, ref, trial))
     except VerificationError:
         return None
     trial_ref = {**ref, **fresh}
@@ -238,6 +239,18 @@ def _retry_on_inputs(bad, ref: dict, got: dict, order, heads, tol, known: Known,
         _say(given, name, f"an input of '{bad.name}': the reference's node on the candidate's inputs gives the "
                           "candidate's result, its inputs' float32 noise decided it")
     return trial_ref
+
+
+def _as_reference(got: dict, ref: dict, name: str, known: Known):
+    """The candidate's value of ``name`` in the reference's shape and type, None where it has none to give."""
+    value = got.get(known.absorbed.get(name, (name,))[0])
+    if value is None or name not in ref or value.size != ref[name].size:
+        return None
+    return value.reshape(ref[name].shape).astype(ref[name].dtype)
+
+
+def _not_given(order: list[str], ref: dict, given: dict) -> list[str]:
+    return [n for n in dict.fromkeys(order) if n in ref and n not in given]
 
 
 def _say(given: dict, name: str, why: str) -> None:
@@ -307,14 +320,14 @@ def compare_continued(ref: dict, got: dict, order: list[str], heads: list[str], 
             refused.add(bad.name)  # once: the next divergence, if any, stands
             ref = retried
             continue
-        value = got.get(known.absorbed.get(point, (point,))[0])
-        if value is None or value.size != ref[point].size:
+        value = _as_reference(got, ref, point, known)
+        if value is None:
             refused.add(point)
             continue
-        given[point] = value.reshape(ref[point].shape).astype(ref[point].dtype)
+        given[point] = value
         _say(given, point, next((r.note for r in result.rows if r.name == point), "") or "a decision")
         try:
-            fresh = run_from(dict(given), [n for n in dict.fromkeys(order) if n in ref and n not in given])
+            fresh = run_from(dict(given), _not_given(order, ref, given))
         except VerificationError:
             del given[point]
             refused.add(point)
