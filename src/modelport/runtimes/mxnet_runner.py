@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +146,7 @@ class MXNetRunner:
         return sizes
 
     def op_of(self) -> dict[str, str]:
-        nodes = json.loads(self.symbol.tojson())["nodes"]
+        nodes = self._nodes
         return {n["name"]: n["op"] for n in nodes if n["op"] != "null"}
 
     def absorbed(self) -> dict[str, tuple[str, str]]:
@@ -154,7 +155,7 @@ class MXNetRunner:
     def inputs_of(self) -> dict[str, list[str]]:
         """Tensor name -> the tensors its node reads (weights and inputs left out): the graph's
         edges, which verify follows from a detection output to what is computed from it."""
-        nodes = json.loads(self.symbol.tojson())["nodes"]
+        nodes = self._nodes
         internal = set(self.order())
         outputs = [[n["name"]] if n["name"] in internal else
                    [f"{n['name']}_output{k}" for k in range(len(nodes)) if f"{n['name']}_output{k}" in internal]
@@ -168,7 +169,7 @@ class MXNetRunner:
     def node_attrs(self) -> dict[str, dict[str, str]]:
         """Tensor name -> the raw attributes of the node that wrote it (as ``op_of``: a node's name,
         and ``X_output0`` for the first output of a multi-output node)."""
-        nodes = json.loads(self.symbol.tojson())["nodes"]
+        nodes = self._nodes
         out = {}
         for n in nodes:
             if n["op"] != "null":
@@ -225,13 +226,24 @@ class MXNetRunner:
         """The same run with inputs, weights and so every operator in float64: MXNet's own float32
         result is this far from the exact one (verify's measure of float32 noise). Nodes that make
         float32 values (``Cast``, ``_arange``, ``zeros``... with ``dtype='float32'``, argsort's
-        indices by default: GluonCV casts an image size to clip boxes) make float64 ones here. Raises VerificationError where an
-        operator has no float64 kernel."""
+        indices by default: GluonCV casts an image size to clip boxes) make float64 ones here.
+        Raises VerificationError where an operator has no float64 kernel."""
         return self._run(feeds, outputs, "float64")
 
+    @cached_property
+    def _json(self) -> str:
+        """The symbol as JSON (its names as modelport's, after any cut), written once."""
+        return self.symbol.tojson()
+
+    @cached_property
+    def _nodes(self) -> list[dict]:
+        """The symbol's nodes, parsed once (read only: ``_document`` gives a copy to change)."""
+        return json.loads(self._json)["nodes"]
+
     def _document(self, float64: bool) -> dict:
-        """The symbol's JSON; for a float64 run with every ``dtype='float32'`` attribute float64."""
-        doc = json.loads(self.symbol.tojson())
+        """The symbol's JSON, a fresh copy; for a float64 run with every ``dtype='float32'`` attribute
+        float64."""
+        doc = json.loads(self._json)
         if float64:
             for node in doc["nodes"]:
                 attrs = node.setdefault("attrs", {})

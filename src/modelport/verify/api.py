@@ -118,10 +118,9 @@ def _row_followers(edges: dict[str, list[str]], detections: dict) -> dict[str, s
     """Tensors the reference computes from a detection output (slices of GluonCV's box_nms rows
     into ids, scores and boxes), each with the detection output it comes from; ``edges`` is the
     reference's ``inputs_of()``."""
-    readers: dict[str, list[str]] = {}
-    for tensor, reads in edges.items():
-        for source in reads:
-            readers.setdefault(source, []).append(tensor)
+    from modelport.verify.decisions import readers_of
+
+    readers = readers_of(edges)
     followers: dict[str, str] = {}
     for origin in detections:
         stack = [origin]
@@ -155,14 +154,14 @@ def _with_first_outputs(ops: dict[str, str]) -> dict[str, str]:
     return {**ops, **{f"{node}_output0": op for node, op in ops.items() if not node.endswith("_output0")}}
 
 
-def _known(reference, candidate, tol: Tolerance):
+def _known(reference, ref_ops: dict, candidate, cand_ops: dict, absorbed: dict, tol: Tolerance):
     """What the comparison knows besides values (``compare.Known``): absorbed names, detections
     (with box_nms's input for near ties), their row followers, the reference's decisions."""
     from modelport.verify.compare import Known
     from modelport.verify.decisions import MOVES, decisions_of, explainer
 
-    ref_ops = _with_first_outputs(reference.op_of())
-    detections = _detection_layouts(reference, ref_ops, candidate, candidate.op_of())
+    ref_ops = _with_first_outputs(ref_ops)
+    detections = _detection_layouts(reference, ref_ops, candidate, cand_ops)
     edges = reference.inputs_of() if hasattr(reference, "inputs_of") else {}
     followers = _row_followers(edges, detections)
     for name in [n for n in detections if ref_ops.get(n) in ("_contrib_box_nms", "_contrib_box_non_maximum_suppression")]:
@@ -170,7 +169,7 @@ def _known(reference, candidate, tol: Tolerance):
             detections[name] = (*detections[name], edges[name][0])
     decisions = decisions_of(reference, ref_ops, edges)
     movers = {name for name, op in ref_ops.items() if op in MOVES.get(reference.name, ())}
-    return Known(candidate.absorbed(), detections, followers, explainer(decisions, tol),
+    return Known(absorbed, detections, followers, explainer(decisions, tol),
                  {name: d.inputs for name, d in decisions.items()}, edges, {*detections, *decisions, *movers})
 
 
@@ -279,7 +278,7 @@ def verify_runners(reference, candidate, inputs: dict[str, tuple] | None = None,
     rng = np.random.default_rng(seed)
     heads = reference.head_names()
     ref_ops = reference.op_of()
-    known = _known(reference, candidate, tol)
+    known = _known(reference, ref_ops, candidate, op_of, absorbed, tol)
     continues = hasattr(reference, "run_from")
     for run_shapes in plan:
         if not (reference.accepts(run_shapes) and candidate.accepts(run_shapes)):

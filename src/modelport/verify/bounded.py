@@ -84,9 +84,9 @@ def walk(reference, candidate, feeds: dict, parts: list[list[str]], heads: list[
     first_nonfinite = ""
     for part in parts:
         inside = set(part)
-        also = [d[2] for n, d in known.detections.items() if n in inside and len(d) > 2]
-        also += [r for n in part for r in known.reads.get(n, [])]
-        also += [r for n in part if n in known.detections for r in known.edges.get(n, [])]  # rule 4's inputs
+        # a decision's operands; a detection's inputs (box_nms's candidate rows, rule 4's inputs)
+        also = [r for n in part for r in known.reads.get(n, [])]
+        also += [r for n in part if n in known.detections for r in known.edges.get(n, [])]
         names = list(dict.fromkeys([*part, *also]))
         ref = run_from(dict(given), names) if given and run_from else reference.run(feeds, names)
         wanted = [*part, *(known.absorbed[n][0] for n in part if n in known.absorbed), *also]

@@ -258,6 +258,15 @@ def _say(given: dict, name: str, why: str) -> None:
         given.why[name] = why
 
 
+def readers_of(edges: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The graph's edges (tensor -> the tensors its node reads) the other way: tensor -> its readers."""
+    readers: dict[str, list[str]] = {}
+    for tensor, reads in edges.items():
+        for source in reads:
+            readers.setdefault(source, []).append(tensor)
+    return readers
+
+
 class _Float64Memo:
     """``float64(names, given)`` remembered across the rounds of ``compare_continued`` (each float64 run of a
     large model takes minutes): a value computed with some tensors given stays valid for another set
@@ -265,10 +274,7 @@ class _Float64Memo:
 
     def __init__(self, float64, edges: dict[str, list[str]]):
         self.float64, self.memo = float64, {}  # name -> (value or None, the given names it was computed with)
-        self.readers: dict[str, list[str]] = {}
-        for tensor, reads in edges.items():
-            for source in reads:
-                self.readers.setdefault(source, []).append(tensor)
+        self.readers = readers_of(edges)
         self.after: dict[str, set[str]] = {}
 
     def _downstream(self, point: str) -> set[str]:
